@@ -1,0 +1,102 @@
+"""Shared by the benchmarks: the MNIST benchmark split, timing, peak memory, JSON + markdown.
+
+Every benchmark runs gdm and its peer side by side in one process on the same arrays and
+reports ratios ours / peer. Cold = first call (includes JAX compilation); warm = a second call
+on the same shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+DEFAULT_MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data",
+                                 "mnist")
+RESULTS_DIR = os.path.join(os.path.dirname(__file__), "results")
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakMemory:
+    """Context manager sampling this process's RSS every 2 ms; `.peak_mb` is the peak above entry.
+
+    RSS includes XLA's CPU buffers, which tracemalloc cannot see. On GPU it measures host memory.
+    """
+
+    def __init__(self, interval: float = 0.002):
+        self.interval = interval
+        self.peak_mb = 0.0
+
+    def __enter__(self) -> PeakMemory:
+        self._base = _rss_bytes()
+        self._peak = self._base
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self._peak = max(self._peak, _rss_bytes())
+            time.sleep(self.interval)
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._peak = max(self._peak, _rss_bytes())
+        self.peak_mb = (self._peak - self._base) / 2**20
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """Runs fn() and returns (result, seconds). Block on JAX results inside fn."""
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def machine() -> str:
+    """One line naming the CPU, core count and the JAX backend/devices."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import jax
+
+    devices = jax.devices()
+    return (f"{cpu}, {os.cpu_count()} cores, jax {jax.__version__} on "
+            f"{devices[0].platform} x{len(devices)} ({devices[0].device_kind})")
+
+
+def write_report(name: str, rows: list[dict[str, Any]], columns: list[str],
+                 out_dir: str = RESULTS_DIR, extra: dict[str, Any] | None = None) -> str:
+    """Writes `<out_dir>/<name>.json` and `<name>.md`; returns the markdown table."""
+    os.makedirs(out_dir, exist_ok=True)
+    payload = {"benchmark": name, "machine": machine(), "rows": rows, **(extra or {})}
+    with open(os.path.join(out_dir, f"{name}.json"), "w") as f:
+        json.dump(payload, f, indent=2)
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return str(v)
+
+    lines = [f"Measured on: {payload['machine']}", "",
+             "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
+    table = "\n".join(lines) + "\n"
+    with open(os.path.join(out_dir, f"{name}.md"), "w") as f:
+        f.write(table)
+    return table
