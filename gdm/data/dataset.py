@@ -56,7 +56,8 @@ def split_by_seed(
     With seed 0 and test_fraction 0.2 on the 10k MNIST test set this is exactly the benchmark
     split of ../shared/data/README.md: first 8,000 for training, last 2,000 for testing.
     """
-    for key, val in (("test_fraction", test_fraction), ("validation_fraction", validation_fraction)):
+    fractions = (("test_fraction", test_fraction), ("validation_fraction", validation_fraction))
+    for key, val in fractions:
         if not 0.0 <= val < 1.0:
             raise ValueError(f"dataset.{key} must be in [0, 1), got {val!r}")
     n = len(x)
@@ -65,6 +66,7 @@ def split_by_seed(
     n_val = int(round(n * validation_fraction))
     n_train = n - n_test - n_val
     if n_train <= 0:
-        raise ValueError("dataset.test_fraction + dataset.validation_fraction leave no training data")
+        raise ValueError(
+            "dataset.test_fraction + dataset.validation_fraction leave no training data")
     tr, va, te = order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
     return (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te])

@@ -7,9 +7,15 @@ from collections.abc import Callable
 import numpy as np
 from sklearn import datasets as skd
 
+
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    bunch = skd.load_digits()
+    return bunch.images / 16.0, bunch.target
+
+
 # name -> (task, loader(n_samples, noise, seed) -> (x, y)); images come back as (N, H, W).
 _BUNDLED: dict[str, tuple[str, Callable[[], tuple[np.ndarray, np.ndarray]]]] = {
-    "digits": ("classification", lambda: (skd.load_digits().images / 16.0, skd.load_digits().target)),
+    "digits": ("classification", lambda: _digits()),
     "iris": ("classification", lambda: skd.load_iris(return_X_y=True)),
     "wine": ("classification", lambda: skd.load_wine(return_X_y=True)),
     "breast_cancer": ("classification", lambda: skd.load_breast_cancer(return_X_y=True)),
