@@ -61,6 +61,7 @@ def load(
         raise ValueError(f"dataset.normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
     task, xtr, ytr, xte, yte, is_image = _raw(name, data_dir, seed, n_samples, noise,
                                               test_fraction)
+    pixels_uint8 = np.asarray(xtr).dtype == np.uint8  # tfds images: scale to [0, 1]
     xtr = np.asarray(xtr, np.float32)
     if xte is None:
         (xtr, ytr), (xva, yva), (xte, yte) = split_by_seed(
@@ -70,7 +71,7 @@ def load(
         xte = np.asarray(xte, np.float32)
         (xtr, ytr), (xva, yva), _ = split_by_seed(
             xtr, ytr, seed=seed, test_fraction=0.0, validation_fraction=validation_fraction)
-    if is_image and xtr.max() > 1.0:  # uint8 pixels from tfds / raw IDX
+    if pixels_uint8:
         xtr, xva, xte = xtr / 255.0, xva / 255.0, xte / 255.0
     if is_image and xtr.ndim == 3:
         xtr, xva, xte = xtr[..., None], xva[..., None], xte[..., None]
