@@ -1,0 +1,68 @@
+"""Runs one experiment: python -m gdm.main --config=experiments/<name>.py --workdir=DIR.
+
+Overrides: --config.<key>=<value>. A bad config fails at start with one message naming the key.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+config_flags.DEFINE_config_file("config", None, "Experiment config file (get_config).",
+                                lock_config=True)
+flags.DEFINE_string("workdir", None, "Directory for metrics, checkpoints, results, figures.")
+flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (multi-host).")
+flags.mark_flags_as_required(["config", "workdir"])
+FLAGS = flags.FLAGS
+
+EXIT_PREEMPTED = 143  # 128 + SIGTERM, as schedulers expect from a preempted job
+
+
+def run(config, workdir: str) -> dict:
+    """Dispatches to the training loop or to a named runner (gdm/runners/<name>.py)."""
+    runner = config.get("runner", "train")
+    if runner == "train":
+        from gdm.train.loop import train_and_evaluate
+
+        return train_and_evaluate(config, workdir)
+    try:
+        module = importlib.import_module(f"gdm.runners.{runner}")
+    except ModuleNotFoundError:
+        raise ValueError(f"config.runner {runner!r} is not 'train' nor a module in "
+                         "gdm/runners/") from None
+    return module.run(config, workdir)
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    if not FLAGS["verbosity"].present:  # orbax/tfds INFO lines would bury the progress line
+        logging.set_verbosity(logging.WARNING)
+    from gdm.train.loop import NonFiniteLossError, PreemptedError
+
+    if FLAGS.distributed:
+        from gdm.train.parallel import initialize_distributed
+
+        initialize_distributed()
+    workdir = os.path.expanduser(FLAGS.workdir)
+    try:
+        os.makedirs(workdir, exist_ok=True)
+        run(FLAGS.config, workdir)
+    except ValueError as e:
+        sys.exit(f"gdm: error: {e}")
+    except NonFiniteLossError as e:
+        sys.exit(f"gdm: error: {e}")
+    except PreemptedError as e:
+        print(f"gdm: {e}", file=sys.stderr)
+        sys.exit(EXIT_PREEMPTED)
+
+
+def entry() -> None:
+    app.run(main)
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,235 @@
+"""The one training loop: train_and_evaluate(config, workdir) for every neural model in gdm.
+
+Phases: validate config -> load data -> build task, model and state -> restore the latest
+checkpoint if any -> jit-compiled steps over batches sharded on the mesh -> periodic logging,
+evaluation and checkpoints -> final evaluation and results.json.
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from gdm import data as gdm_data
+from gdm import nn as gdm_nn
+from gdm.data.batching import TrainBatches, eval_batches
+from gdm.train import parallel
+from gdm.train.checkpoint import Checkpointer
+from gdm.train.config import validate
+from gdm.train.logging import MetricLogger, write_results
+from gdm.train.optim import make_optimizer
+from gdm.train.state import TrainState
+from gdm.train.tasks import get_task_class
+
+_EVAL_RNG_SALT = 0x7FFFFFFF
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or Inf; the run stopped without saving the bad state."""
+
+
+class PreemptedError(RuntimeError):
+    """SIGTERM arrived; a checkpoint was saved and the run can be resumed."""
+
+
+def load_dataset(config: ml_collections.ConfigDict) -> gdm_data.Dataset:
+    d = config.dataset
+    return gdm_data.load(
+        d.name, data_dir=d.get("data_dir") or None, seed=config.seed,
+        test_fraction=d.get("test_fraction", 0.2),
+        validation_fraction=d.get("validation_fraction", 0.0),
+        normalize=d.get("normalize", "auto"), flatten=d.get("flatten", False),
+        binarize=d.binarize if d.get("binarize", -1.0) >= 0 else None,
+        n_samples=d.get("n_samples", 0) or None, noise=d.get("noise", -1.0)
+        if d.get("noise", -1.0) >= 0 else None)
+
+
+def build(config: ml_collections.ConfigDict, dataset: gdm_data.Dataset):
+    """Task and model for `config` on `dataset` (also used by tools that load checkpoints)."""
+    num_classes = dataset.num_classes
+    task = get_task_class(config.task)(config, num_classes, dataset.input_shape)
+    kwargs = {k: v for k, v in config.model.items() if k != "name"}
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+    num_outputs = num_classes if num_classes else 1
+    model = gdm_nn.create(config.model.name, kwargs, num_outputs=num_outputs,
+                          input_shape=dataset.input_shape)
+    return task, model
+
+
+def _initial_state(config, task, model, dataset, tx_base, mesh) -> tuple[TrainState, Any]:
+    rng = jax.random.PRNGKey(config.seed)
+    init_rng = jax.random.fold_in(rng, 0x5EED)
+    x_sample = jnp.asarray(dataset.x_train[: min(2, len(dataset.x_train))])
+    params, model_state, extra = jax.jit(functools.partial(task.init, model))(init_rng, x_sample)
+    tx = task.make_optimizer(tx_base, params)
+    state = TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
+                       model_state=model_state, extra=extra, rng=rng)
+    return jax.device_put(state, parallel.replicated(mesh)), tx
+
+
+def _make_steps(task, model, tx, mesh):
+    """jit-compiled train and eval steps; state donated, outputs replicated."""
+    rep = parallel.replicated(mesh)
+
+    def train_step(state, batch, window):
+        rng = jax.random.fold_in(state.rng, state.step)
+        new_state, metrics = task.train_step(model, tx, state, batch, rng)
+        finite = jnp.isfinite(metrics["loss"])
+        first_bad = jnp.where((window["first_bad"] < 0) & ~finite, state.step,
+                              window["first_bad"])
+        sums = {k: window["sums"][k] + v for k, v in metrics.items()}
+        new_state = new_state.replace(step=state.step + 1)
+        return new_state, {"sums": sums, "first_bad": first_bad, "count": window["count"] + 1}
+
+    def eval_step(state, batch, index):
+        rng = jax.random.fold_in(jax.random.fold_in(state.rng, _EVAL_RNG_SALT), index)
+        per_example = task.eval_batch(model, state, batch, rng)
+        mask = batch["mask"]
+        sums = {k: jnp.sum(v * mask) for k, v in per_example.items()}
+        return sums, jnp.sum(mask)
+
+    train = jax.jit(train_step, donate_argnums=(0, 2), out_shardings=(rep, rep))
+    evaluate = jax.jit(eval_step, out_shardings=(rep, rep))
+    return train, evaluate
+
+
+def _new_window(metric_names: list[str], mesh) -> dict:
+    window = {"sums": {k: jnp.zeros((), jnp.float32) for k in metric_names},
+              "first_bad": jnp.array(-1, jnp.int32), "count": jnp.zeros((), jnp.int32)}
+    return jax.device_put(window, parallel.replicated(mesh))
+
+
+def evaluate_split(evaluate, state, x, y, batch_size: int, mesh) -> dict[str, float]:
+    """Averages the task's per-example eval metrics over (x, y), padding the last batch."""
+    rows = parallel.process_slice(batch_size)
+    sharding = parallel.batch_sharded(mesh)
+    totals, count = None, 0.0
+    for i, batch in enumerate(eval_batches(x, y, batch_size, rows)):
+        sums, n = evaluate(state, parallel.to_global(batch, sharding), i)
+        sums = jax.device_get(sums)
+        totals = sums if totals is None else {k: totals[k] + sums[k] for k in sums}
+        count += float(n)
+    return {f"eval/{k}": float(v) / count for k, v in totals.items()}
+
+
+class _SigtermFlag:
+    """Turns SIGTERM into a flag the loop checks between steps (preemption-safe exit)."""
+
+    def __init__(self):
+        self.raised = False
+        self._previous = None
+
+    def __enter__(self):
+        try:
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+        except ValueError:  # not the main thread: no handler, no flag.
+            self._previous = None
+        return self
+
+    def _handle(self, signum, frame):
+        self.raised = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       quiet: bool = False) -> dict[str, float]:
+    """Trains config.model on config.dataset with config.task; returns the final metrics.
+
+    Resumes from the latest checkpoint in `workdir` and, from there, computes exactly what an
+    uninterrupted run computes (data order and RNG are functions of the step).
+    """
+    validate(config)
+    dataset = load_dataset(config)
+    mesh = parallel.make_mesh()
+    parallel.check_batch_size(config.batch_size)
+    n_dev = jax.device_count()
+    eval_bs = min(config.eval_batch_size, len(dataset.x_test))
+    eval_bs = -(-eval_bs // n_dev) * n_dev  # round up to a multiple of the device count
+
+    task, model = build(config, dataset)
+    tx_base = make_optimizer(config.optimizer, config.num_train_steps)
+    state, tx = _initial_state(config, task, model, dataset, tx_base, mesh)
+
+    checkpointer = Checkpointer(workdir, keep=config.keep_checkpoints)
+    if checkpointer.latest_step() is not None:
+        state = checkpointer.restore(state)
+    start = int(state.step)
+    logger = MetricLogger(workdir, config.num_train_steps, resumed_step=start, quiet=quiet)
+    if start and not quiet and jax.process_index() == 0:
+        print(f"resumed from checkpoint at step {start}", flush=True)
+
+    train_step, evaluate = _make_steps(task, model, tx, mesh)
+    batches = TrainBatches(dataset.x_train, dataset.y_train, config.batch_size, config.seed,
+                           rows=parallel.process_slice(config.batch_size))
+    sharding = parallel.batch_sharded(mesh)
+    x_test, y_test = dataset.x_test, dataset.y_test
+
+    # Metric names come from one abstract evaluation of the step (no compilation, no data).
+    abstract_batch = {k: jax.ShapeDtypeStruct((config.batch_size, *v.shape[1:]), v.dtype)
+                      for k, v in batches.batch(0).items()}
+    metric_names = list(jax.eval_shape(
+        lambda s, b: task.train_step(model, tx, s, b, s.rng)[1], state, abstract_batch))
+    window = _new_window(metric_names, mesh)
+    t_window, s_window = time.perf_counter(), start
+
+    def check_finite(window) -> None:
+        first_bad = int(window["first_bad"])
+        if first_bad >= 0:
+            checkpointer.wait()
+            last = checkpointer.latest_step()
+            raise NonFiniteLossError(
+                f"loss became NaN or Inf at step {first_bad}; stopping. The last good "
+                f"checkpoint is step {last} in {workdir}/checkpoints")
+
+    with _SigtermFlag() as sigterm:
+        for step in range(start, config.num_train_steps):
+            batch = parallel.to_global(batches.batch(step), sharding)
+            state, window = train_step(state, batch, window)
+            done = step + 1
+            is_log = done % config.log_every_steps == 0 or done == config.num_train_steps
+            is_ckpt = done % config.checkpoint_every_steps == 0
+            if is_log or is_ckpt or sigterm.raised:
+                check_finite(window)
+            if is_log:
+                host = jax.device_get(window)
+                count = max(int(host["count"]), 1)
+                train_metrics = {f"train/{k}": float(v) / count for k, v in host["sums"].items()}
+                now = time.perf_counter()
+                steps_per_sec = (done - s_window) / max(now - t_window, 1e-9)
+                t_window, s_window = now, done
+                logger.write(done, {**train_metrics, "steps_per_sec": steps_per_sec})
+                logger.progress(done, train_metrics["train/loss"], steps_per_sec)
+                window = _new_window(metric_names, mesh)
+            if done % config.eval_every_steps == 0 and done != config.num_train_steps:
+                eval_metrics = evaluate_split(evaluate, state, x_test, y_test, eval_bs, mesh)
+                logger.write(done, eval_metrics)
+            if is_ckpt or sigterm.raised:
+                checkpointer.save(done, state, force=True)
+            if sigterm.raised:
+                checkpointer.close()
+                logger.close()
+                raise PreemptedError(f"SIGTERM: saved a checkpoint at step {done} in "
+                                     f"{workdir}/checkpoints; rerun the same command to resume")
+
+    if checkpointer.latest_step() != config.num_train_steps:
+        checkpointer.save(config.num_train_steps, state, force=True)
+    checkpointer.close()
+    eval_metrics = evaluate_split(evaluate, state, x_test, y_test, eval_bs, mesh)
+    logger.write(config.num_train_steps, eval_metrics)
+    host_state = jax.device_get(state)
+    # Final eval metrics only: they are what a resumed run must reproduce exactly.
+    results = {**eval_metrics, **task.final_metrics(model, host_state, dataset, workdir)}
+    results = {k: float(np.asarray(v)) for k, v in results.items()}
+    write_results(workdir, results)
+    logger.close()
+    return results
