@@ -1,0 +1,179 @@
+"""The GAN objective: non-saturating losses, both players updated in one jit-compiled step.
+
+Goodfellow et al. 2014, with the generator maximizing log D(G(z)) instead of minimizing
+log(1 - D(G(z))) (strong gradients early on; the "NS-GAN" of Lucic et al. 2018):
+    L_D = -log sigmoid(D(x)) - log(1 - sigmoid(D(G(z))))
+    L_G = -log sigmoid(D(G(z)))
+One step alternates as in Goodfellow's Algorithm 1 with k = 1: the discriminator steps first,
+then the generator steps against the updated discriminator. The generator's forward pass runs
+once (jax.vjp) and serves both: the discriminator sees its output as constant fakes, and the
+generator's gradient is pulled back through the same vjp. The two players keep separate
+optimizer states ({'generator': ..., 'discriminator': ...}) built from config.optimizer, so the
+loop checkpoints and resumes them like any other state.
+
+task_options (all optional):
+  discriminator_lr_scale: the discriminator's learning rate relative to config.optimizer's.
+  num_samples: samples drawn at the end for the figure and the Frechet distance
+               (default: as many as test examples, capped at 10,000).
+  frechet: compute eval/frechet_distance at the end (default True for labelled image data).
+  frechet_cache_dir: where the feature classifier is cached (see gdm.metrics.frechet).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from gdm.train.tasks.base import Task, apply_model
+
+PLAYERS = ("generator", "discriminator")
+
+
+def discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    """Per-example -log sigmoid(D(x)) - log(1 - sigmoid(D(G(z))))."""
+    return jax.nn.softplus(-real_logits) + jax.nn.softplus(fake_logits)
+
+
+def generator_loss(fake_logits: jax.Array) -> jax.Array:
+    """Per-example non-saturating -log sigmoid(D(G(z)))."""
+    return jax.nn.softplus(-fake_logits)
+
+
+def _accuracy(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    return 0.5 * ((real_logits > 0).astype(jnp.float32) + (fake_logits < 0).astype(jnp.float32))
+
+
+def two_player_optimizer(generator_tx: optax.GradientTransformation,
+                         discriminator_tx: optax.GradientTransformation,
+                         ) -> optax.GradientTransformation:
+    """One GradientTransformation over {'generator', 'discriminator'} params with a state per
+    player; GanTask calls the players' own updates separately (alternating), this combined
+    update exists so the pair also works wherever one transformation is expected."""
+    players = {"generator": generator_tx, "discriminator": discriminator_tx}
+
+    def init(params):
+        return {name: players[name].init(params[name]) for name in PLAYERS}
+
+    def update(grads, state, params=None):
+        out = {name: players[name].update(grads[name], state[name],
+                                          None if params is None else params[name])
+               for name in PLAYERS}
+        return {n: out[n][0] for n in PLAYERS}, {n: out[n][1] for n in PLAYERS}
+
+    return optax.GradientTransformation(init, update)
+
+
+class GanTask(Task):
+    """Trains gdm.nn.GAN; eval reports both losses and the discriminator's accuracy."""
+
+    name = "gan"
+
+    def __init__(self, config, num_classes, input_shape):
+        super().__init__(config, num_classes, input_shape)
+        self.options = dict(config.get("task_options", {}) or {})
+        self._players: dict[str, optax.GradientTransformation] | None = None
+
+    def make_optimizer(self, tx: optax.GradientTransformation,
+                       params: Any) -> optax.GradientTransformation:
+        if set(params) != set(PLAYERS):
+            raise ValueError(f"the gan task needs a model with params {PLAYERS} (model.name="
+                             f"'gan'), got {sorted(params)}")
+        scale = float(self.options.get("discriminator_lr_scale", 1.0))
+        if scale <= 0:
+            raise ValueError(f"task_options.discriminator_lr_scale must be > 0, got {scale}")
+        d_tx = tx if scale == 1.0 else optax.chain(tx, optax.scale(scale))
+        self._players = {"generator": tx, "discriminator": d_tx}
+        return two_player_optimizer(tx, d_tx)
+
+    def _generate(self, model, params, model_state, z, train):
+        return apply_model(model, params, model_state, z, None, train, method=model.generate)
+
+    def _discriminate(self, model, params, x):
+        return apply_model(model, params, {}, x, None, False, method=model.discriminate)[0]
+
+    def train_step(self, model, tx, state, batch, rng):
+        if self._players is None:
+            raise RuntimeError("GanTask.make_optimizer must be called before train_step")
+        params, real = state.params, batch["x"]
+        z = jax.random.normal(rng, (real.shape[0], model.latent_dim), real.dtype)
+
+        def generate(g_params):
+            full = {"generator": g_params, "discriminator": params["discriminator"]}
+            return self._generate(model, full, state.model_state, z, True)
+
+        fake, pull_back, model_state = jax.vjp(generate, params["generator"], has_aux=True)
+        fake = jax.lax.stop_gradient(fake)
+
+        def d_objective(d_params):
+            full = {"generator": params["generator"], "discriminator": d_params}
+            real_logits = self._discriminate(model, full, real)
+            fake_logits = self._discriminate(model, full, fake)
+            loss = jnp.mean(discriminator_loss(real_logits, fake_logits))
+            return loss, jnp.mean(_accuracy(real_logits, fake_logits))
+
+        (d_loss, d_accuracy), d_grads = jax.value_and_grad(d_objective, has_aux=True)(
+            params["discriminator"])
+        d_updates, d_opt = self._players["discriminator"].update(
+            d_grads, state.opt_state["discriminator"], params["discriminator"])
+        d_params = optax.apply_updates(params["discriminator"], d_updates)
+
+        def g_objective(samples):  # against the updated discriminator
+            full = {"generator": params["generator"], "discriminator": d_params}
+            return jnp.mean(generator_loss(self._discriminate(model, full, samples)))
+
+        g_loss, fake_grads = jax.value_and_grad(g_objective)(fake)
+        (g_grads,) = pull_back(fake_grads)
+        g_updates, g_opt = self._players["generator"].update(
+            g_grads, state.opt_state["generator"], params["generator"])
+        new_params = {"generator": optax.apply_updates(params["generator"], g_updates),
+                      "discriminator": d_params}
+        metrics = {"loss": d_loss + g_loss, "d_loss": d_loss, "g_loss": g_loss,
+                   "d_accuracy": d_accuracy}
+        new_state = state.replace(params=new_params, model_state=model_state,
+                                  opt_state={"generator": g_opt, "discriminator": d_opt})
+        return new_state, metrics
+
+    def eval_batch(self, model, state, batch, rng):
+        real = batch["x"]
+        z = jax.random.normal(rng, (real.shape[0], model.latent_dim), real.dtype)
+        fake, _ = self._generate(model, state.params, state.model_state, z, False)
+        real_logits = self._discriminate(model, state.params, real)
+        fake_logits = self._discriminate(model, state.params, fake)
+        return {"d_loss": discriminator_loss(real_logits, fake_logits),
+                "g_loss": generator_loss(fake_logits),
+                "d_accuracy": _accuracy(real_logits, fake_logits),
+                "d_real_probability": jax.nn.sigmoid(real_logits),
+                "d_fake_probability": jax.nn.sigmoid(fake_logits)}
+
+    def sample(self, model, state, rng: jax.Array, num_samples: int,
+               chunk_size: int = 1000) -> np.ndarray:
+        """`num_samples` generator samples (eval mode), drawn in fixed-size chunks so one
+        compiled function serves any count; a pure function of (params, rng)."""
+        return sample_in_chunks(model, state.params, state.model_state, rng, num_samples,
+                                chunk_size)
+
+    def final_metrics(self, model, state, dataset, workdir):
+        from gdm.train.tasks import _sample_report
+
+        rng = jax.random.fold_in(jax.random.key(int(self.config.seed)), 0x5A3)
+        num = _sample_report.num_samples(self.options, dataset)
+        samples = self.sample(model, state, rng, num)
+        return _sample_report.report(samples, self.config, self.options, dataset, workdir,
+                                         prefix="gan")
+
+
+@functools.partial(jax.jit, static_argnames=("model", "chunk_size"))
+def _sample_chunk(model, params, model_state, rng, chunk_size):
+    return model.apply({"params": params, **model_state}, rng, chunk_size, False,
+                       method=model.sample)
+
+
+def sample_in_chunks(model, params, model_state, rng, num_samples, chunk_size=1000):
+    keys = jax.random.split(rng, -(-num_samples // chunk_size))
+    parts = [np.asarray(_sample_chunk(model, params, model_state, k, chunk_size)) for k in keys]
+    return np.concatenate(parts)[:num_samples]
