@@ -6,6 +6,7 @@ Overrides: --config.<key>=<value>. A bad config fails at start with one message 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 
@@ -60,7 +61,34 @@ def main(argv: list[str]) -> None:
         sys.exit(EXIT_PREEMPTED)
 
 
+def _unknown_override(argv: list[str]) -> str | None:
+    """The first --config.<key> override whose key the config file does not have."""
+    path = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
+    if path is None:
+        return None
+    spec = importlib.util.spec_from_file_location("_gdm_config", path.split(":", 1)[0])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config()
+    for arg in argv:
+        if arg.startswith("--config.") and "=" in arg:
+            node, key = config, arg[len("--config."):].split("=", 1)[0]
+            for part in key.split("."):
+                if not hasattr(node, "keys") or part not in node:
+                    return f"config.{key}"
+                node = node[part]
+    return None
+
+
 def entry() -> None:
+    """Parses flags first so an unknown key or a bad value is one line, not a traceback."""
+    try:
+        FLAGS(sys.argv)
+    except flags.Error as e:
+        sys.exit(f"gdm: error: {e}")
+    except (AttributeError, KeyError) as e:
+        key = _unknown_override(sys.argv)
+        sys.exit(f"gdm: error: unknown config key {key or e}; see the config file for the keys")
     app.run(main)
 
 

@@ -1,0 +1,1 @@
+"""Runners: experiments that are more than one training run (sweeps, comparisons)."""
