@@ -1,0 +1,1 @@
+"""Private implementation of gdm.tree and gdm.ensemble: binning, tree growth, inference."""

@@ -1,0 +1,226 @@
+"""Shared fit / predict logic of the four estimators: validation, binning, padding, growth.
+
+A decision tree is a forest of one tree without bootstrap, so both share this code (and its
+compiled programs). Sample counts and feature counts are padded to size buckets
+(`gdm._buckets`) so cross-validation and check_estimator compile once per bucket.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from gdm._buckets import bucket_size, pad_to
+from gdm._forest.binning import apply_bins, bin_edges
+from gdm._forest.grow import bootstrap_counts, grow_trees
+from gdm._forest.predict import apply_trees, mean_leaf_value, oob_sums
+
+CHUNK_DOC = """node_chunk : int, default=64
+        Queued nodes per tree whose histograms are built in one growth step.
+    chunk_size : int, default=2**24
+        Histogram cells (float32) built per growth step over all trees grown together; trees
+        are grown in chunks so that peak memory stays near 16 bytes x chunk_size.
+    sample_chunk : int, default=4096
+        Samples pushed through all trees at once at predict time."""
+
+
+class _BaseForest(BaseEstimator):
+    """Fit/predict for trees and forests; subclasses set `_classifier` and `_forest`."""
+
+    _classifier: bool = True
+    _forest: bool = False
+
+    _parameter_constraints: dict = {
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_split": [Interval(Integral, 2, None, closed="left"),
+                              Interval(RealNotInt, 0.0, 1.0, closed="right")],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left"),
+                             Interval(RealNotInt, 0.0, 1.0, closed="neither")],
+        "max_features": [Interval(Integral, 1, None, closed="left"),
+                         Interval(RealNotInt, 0.0, 1.0, closed="right"),
+                         StrOptions({"sqrt", "log2"}), None],
+        "max_bins": [Interval(Integral, 2, 256, closed="both")],
+        "random_state": ["random_state"],
+        "node_chunk": [Interval(Integral, 1, None, closed="left")],
+        "chunk_size": [Interval(Integral, 1, None, closed="left")],
+        "sample_chunk": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    # ---------------------------------------------------------------- fit
+    def _n_trees(self) -> int:
+        return self.n_estimators if self._forest else 1
+
+    def _resolve_max_features(self, d: int) -> int:
+        mf = self.max_features
+        if mf is None:
+            k = d
+        elif mf == "sqrt":
+            k = max(1, int(math.sqrt(d)))
+        elif mf == "log2":
+            k = max(1, int(math.log2(d)))
+        elif isinstance(mf, Integral):
+            if mf > d:
+                raise ValueError(f"max_features must be in (0, n_features={d}], got {mf}.")
+            k = int(mf)
+        else:
+            k = max(1, int(mf * d))
+        return k
+
+    def _targets(self, y: np.ndarray):
+        """Returns (target per sample, n_channels, class-weight factors per sample)."""
+        if not self._classifier:
+            y = y.astype(np.float64)
+            self._y_mean, self._y_scale = float(y.mean()), float(y.std()) or 1.0
+            return ((y - self._y_mean) / self._y_scale).astype(np.float32), 3, None
+        check_classification_targets(y)
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        self.n_classes_ = len(self.classes_)
+        cw = getattr(self, "class_weight", None)
+        factor = None
+        if cw is not None and cw != "balanced_subsample":
+            factor = compute_sample_weight(cw, encoded)
+        return encoded.astype(np.float32), self.n_classes_, factor
+
+    def _fit(self, X, y, sample_weight=None):
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=np.float32, y_numeric=not self._classifier,
+                             multi_output=False)
+        n, d = X.shape
+        target, n_channels, cw_factor = self._targets(y)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if cw_factor is not None:
+            sw = sw * cw_factor
+        if sw.sum() <= 0:
+            raise ValueError("Sum of sample_weight must be positive; all weights are zero.")
+        if self._forest:
+            self._check_forest_params()
+        min_split, min_leaf = self._min_samples(n)
+        self._criterion = {"log_loss": "entropy"}.get(self.criterion, self.criterion)
+
+        # Bins from the samples that carry weight (sklearn drops zero-weight samples).
+        edges = bin_edges(X[sw > 0], self.max_bins)
+        n_bins_used = int(np.isfinite(edges).sum(axis=1).max()) + 1
+        n_pad, d_pad = bucket_size(n), bucket_size(d)
+        xb = pad_to(pad_to(apply_bins(X, edges), n_pad, 0), d_pad, 1)
+        feature_ok = np.zeros(d_pad, bool)
+        feature_ok[:d] = np.isfinite(edges[:, 0])  # at least two distinct values
+        k = min(self._resolve_max_features(d), max(int(feature_ok.sum()), 1))
+        n_bins = min(self.max_bins, bucket_size(n_bins_used))
+
+        n_trees = self._n_trees()
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        boot_key, tree_key = jax.random.split(jax.random.PRNGKey(seed))
+        sw_pad = pad_to(sw.astype(np.float32), n_pad)
+        if self._forest and self.bootstrap:
+            n_draws = self._n_bootstrap(n)
+            counts = np.asarray(bootstrap_counts(boot_key, jnp.asarray(sw_pad), n_draws,
+                                                 n_trees=n_trees))
+            weights = counts
+            if getattr(self, "class_weight", None) == "balanced_subsample":
+                weights = counts * self._balanced_subsample(counts, target, n)
+        else:
+            counts = None
+            weights = np.broadcast_to(sw_pad, (n_trees, n_pad))
+        node_chunk = min(self.node_chunk, max(1, n_pad // 2))
+        cells = node_chunk * k * n_bins * (n_channels + 1)
+        tree_chunk = max(1, min(n_trees, self.chunk_size // cells))
+        n_trees_pad = -(-n_trees // tree_chunk) * tree_chunk
+        weights = pad_to(np.asarray(weights, np.float32), n_trees_pad, 0)
+        keys = jax.random.split(tree_key, n_trees_pad)
+        big = np.iinfo(np.int32).max
+        limits = np.array([self.max_depth or big, min_split, min_leaf], np.int32)
+        trees = grow_trees(jnp.asarray(xb), jnp.asarray(pad_to(target, n_pad)),
+                           jnp.asarray(weights), jnp.asarray(feature_ok), keys,
+                           jnp.asarray(limits), criterion=self._criterion,
+                           n_channels=n_channels, k=k, node_chunk=node_chunk, n_bins=n_bins,
+                           capacity=2 * n_pad, tree_chunk=tree_chunk)
+        self._store(jax.device_get(trees), edges, n_trees, n_channels, d)
+        if self._forest and self.oob_score:
+            self._compute_oob(X, y, target, counts[:, :n])
+        return self
+
+    def _min_samples(self, n: int) -> tuple[int, int]:
+        mss, msl = self.min_samples_split, self.min_samples_leaf
+        if not isinstance(mss, Integral):
+            mss = max(2, math.ceil(mss * n))
+        if not isinstance(msl, Integral):
+            msl = max(1, math.ceil(msl * n))
+        return int(mss), int(msl)
+
+    def _store(self, trees, edges, n_trees, n_channels, d):
+        """Keeps compact numpy node arrays (trimmed to a bucketed node count) and importances."""
+        size = bucket_size(int(trees.node_count[:n_trees].max()))
+        cut = lambda a: np.asarray(a[:n_trees, :size])
+        feature, bins = cut(trees.feature), cut(trees.bin)
+        stats, imp = cut(trees.stats).astype(np.float64), cut(trees.impurity).astype(np.float64)
+        internal = feature >= 0
+        threshold = np.where(internal, edges[np.maximum(feature, 0) % d,
+                                             np.minimum(bins, edges.shape[1] - 1)], -2.0)
+        self.tree_arrays_ = dict(feature=feature, threshold=threshold.astype(np.float32),
+                                 left=cut(trees.left), right=cut(trees.right))
+        weight = stats[..., 0] if not self._classifier else stats[..., :-1].sum(-1)
+        if self._classifier:
+            value = stats[..., :-1] / np.maximum(weight, 1e-30)[..., None]
+        else:
+            value = (stats[..., 1:2] / np.maximum(weight, 1e-30)[..., None]) * self._y_scale
+            value = value + self._y_mean
+        self.tree_arrays_["value"] = value.astype(np.float32)
+        self.node_count_ = np.asarray(trees.node_count[:n_trees])
+        # Impurity decrease per internal node, summed per feature, normalised per tree.
+        rows = np.arange(n_trees)[:, None]
+        left, right = self.tree_arrays_["left"], self.tree_arrays_["right"]
+        lw, rw = weight[rows, np.maximum(left, 0)], weight[rows, np.maximum(right, 0)]
+        li, ri = imp[rows, np.maximum(left, 0)], imp[rows, np.maximum(right, 0)]
+        gain = np.where(internal, weight * imp - lw * li - rw * ri, 0.0)
+        per_tree = np.zeros((n_trees, d))
+        np.add.at(per_tree, (np.broadcast_to(rows, feature.shape)[internal], feature[internal]),
+                  gain[internal])
+        totals = per_tree.sum(1, keepdims=True)
+        per_tree = np.divide(per_tree, totals, out=np.zeros_like(per_tree), where=totals > 0)
+        mean = per_tree.mean(0)
+        self.feature_importances_ = mean / mean.sum() if mean.sum() > 0 else mean
+
+    # ---------------------------------------------------------------- predict
+    def _padded(self, X):
+        check_is_fitted(self, "tree_arrays_")
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        n = X.shape[0]
+        n_pad = bucket_size(n)
+        chunk = min(self.sample_chunk, n_pad)
+        n_pad = -(-n_pad // chunk) * chunk
+        return jnp.asarray(pad_to(X, n_pad)), n, chunk
+
+    def _mean_value(self, X) -> np.ndarray:
+        x, n, chunk = self._padded(X)
+        t = self.tree_arrays_
+        out = mean_leaf_value(x, t["feature"], t["threshold"], t["left"], t["right"],
+                              t["value"], sample_chunk=chunk)
+        return np.asarray(out)[:n]
+
+    def _apply(self, X) -> np.ndarray:
+        x, n, chunk = self._padded(X)
+        t = self.tree_arrays_
+        leaves = apply_trees(x, t["feature"], t["threshold"], t["left"], t["right"],
+                             sample_chunk=chunk)
+        return np.asarray(leaves)[:n]
+
+    def _oob_mean(self, X, in_bag):
+        t = self.tree_arrays_
+        sums, n_oob = oob_sums(jnp.asarray(X), t["feature"], t["threshold"], t["left"],
+                               t["right"], t["value"], jnp.asarray(in_bag))
+        return np.asarray(sums), np.asarray(n_oob)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags

@@ -1,0 +1,233 @@
+"""Growing many trees at once from binned features, as one jit-compiled program.
+
+Each tree keeps a queue of nodes still to split (breadth first). One growth step takes the next
+`node_chunk` queued nodes of every tree, builds their class (or moment) histograms over the
+sampled features with a single scatter-add over all samples, scores every (feature, bin)
+threshold at once from cumulative sums, and appends the children. Pure nodes and nodes stopped by
+the min_samples / max_depth limits never enter the queue, so growth ends as soon as every tree is
+done. The step runs in a `lax.while_loop`, so compile time does not depend on depth; trees are
+vmapped and processed `tree_chunk` at a time (`lax.map`), which bounds memory.
+
+Per-sample channels: classification adds the sample weight to the channel of its class,
+regression adds (w, w*y, w*y^2); the last channel always counts samples with positive weight
+(sklearn's min_samples_* count samples, not weight).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+PURE_TOL = 1e-7
+
+
+class Trees(NamedTuple):
+    """Node arrays of a batch of trees, shape (n_trees, capacity[, channels])."""
+
+    feature: jax.Array  # split feature, -2 on leaves (sklearn's TREE_UNDEFINED)
+    bin: jax.Array  # samples with bin <= this go left
+    left: jax.Array  # child ids, -1 on leaves (sklearn's TREE_LEAF)
+    right: jax.Array
+    stats: jax.Array  # weighted channel sums per node, last channel = sample count
+    impurity: jax.Array
+    node_count: jax.Array  # (n_trees,)
+
+
+def impurity(stats: jax.Array, criterion: str) -> jax.Array:
+    """Node impurity from channel sums (..., S + 1), as sklearn defines it."""
+    if criterion == "squared_error":
+        w = jnp.maximum(stats[..., 0], 1e-30)
+        mean = stats[..., 1] / w
+        return jnp.maximum(stats[..., 2] / w - mean**2, 0.0)
+    counts = stats[..., :-1]
+    p = counts / jnp.maximum(counts.sum(-1, keepdims=True), 1e-30)
+    if criterion == "gini":
+        return 1.0 - (p**2).sum(-1)
+    return -jnp.where(p > 0, p * jnp.log2(jnp.where(p > 0, p, 1.0)), 0.0).sum(-1)
+
+
+def _is_pure(stats: jax.Array, imp: jax.Array, criterion: str) -> jax.Array:
+    if criterion == "squared_error":  # relative to the second moment: float32 sums cancel
+        w = jnp.maximum(stats[..., 0], 1e-30)
+        return imp <= 1e-6 * stats[..., 2] / w + 1e-12
+    return imp <= PURE_TOL
+
+
+def _split_score(left: jax.Array, total: jax.Array, criterion: str) -> jax.Array:
+    """sklearn's proxy improvement (larger is better, same argmax as the impurity decrease)
+    for left stats (..., B, S + 1) and node totals (..., 1, S + 1). Reductions run over the
+    last (channel) axis, which XLA on CPU handles far better than a leading axis."""
+    if criterion == "squared_error":
+        right = total - left
+        return (left[..., 1] ** 2 / jnp.maximum(left[..., 0], 1e-30)
+                + right[..., 1] ** 2 / jnp.maximum(right[..., 0], 1e-30))
+    lc, tc = left[..., :-1], total[..., :-1]
+    lw = lc.sum(-1)
+    rw = tc.sum(-1) - lw
+    if criterion == "gini":  # sum_c R_c^2 = sum_c T_c^2 - 2 T_c L_c + L_c^2, no R array needed
+        l2 = (lc * lc).sum(-1)
+        r2 = (tc * tc).sum(-1) - 2 * (tc * lc).sum(-1) + l2
+        return l2 / jnp.maximum(lw, 1e-30) + r2 / jnp.maximum(rw, 1e-30)
+    rc = tc - lc
+    xlogx = lambda c: jnp.where(c > 0, c * jnp.log(jnp.where(c > 0, c, 1.0)), 0.0)
+    lw1, rw1 = jnp.maximum(lw, 1e-30), jnp.maximum(rw, 1e-30)
+    return (xlogx(lc).sum(-1) - lw * jnp.log(lw1)) + (xlogx(rc).sum(-1) - rw * jnp.log(rw1))
+
+
+def _cumsum_bins(hist: jax.Array) -> jax.Array:
+    """Cumulative sum over the bin axis (-2) of (..., B, S): a triangular matmul inside blocks
+    of 16 bins plus a short cumsum over blocks; ~3x faster than jnp.cumsum on XLA CPU."""
+    *lead, B, S = hist.shape
+    block = 16 if B % 16 == 0 else 8
+    tri = jnp.triu(jnp.ones((block, block), hist.dtype))
+    x = hist.reshape(*lead, B // block, block, S)
+    inner = jnp.einsum("ij,...ic->...jc", tri, x)
+    last = inner[..., -1, :]
+    offset = jnp.cumsum(last, axis=-2) - last
+    return (inner + offset[..., None, :]).reshape(hist.shape)
+
+
+def _weight(stats: jax.Array, criterion: str) -> jax.Array:
+    return stats[..., 0] if criterion == "squared_error" else stats[..., :-1].sum(-1)
+
+
+def _channels(target: jax.Array, w: jax.Array, criterion: str, n_channels: int):
+    """(channel ids, values) per sample, each (n, P)."""
+    n = w.shape[0]
+    count = (w > 0).astype(jnp.float32)
+    if criterion == "squared_error":
+        ids = jnp.broadcast_to(jnp.arange(4, dtype=jnp.int32), (n, 4))
+        vals = jnp.stack([w, w * target, w * target**2, count], axis=1)
+    else:
+        ids = jnp.stack([target.astype(jnp.int32), jnp.full((n,), n_channels, jnp.int32)], 1)
+        vals = jnp.stack([w, count], axis=1)
+    return ids, vals
+
+
+def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k, node_chunk,
+              n_bins, capacity):
+    """Grows one tree; see the module docstring. Shapes are static, loops are lax loops."""
+    n, d = xb.shape
+    K, B, M, S1 = node_chunk, n_bins, capacity, n_channels + 1
+    max_depth, min_split, min_leaf = limits[0], limits[1], limits[2]
+    ids, vals = _channels(target, w, criterion, n_channels)
+
+    def can_grow(stats, imp, depth):
+        cnt = stats[..., -1]
+        return ((cnt >= min_split) & (cnt >= 2 * min_leaf) & (depth < max_depth)
+                & (_weight(stats, criterion) > 0) & ~_is_pure(stats, imp, criterion))
+
+    root = jnp.zeros(S1, jnp.float32).at[ids.ravel()].add(vals.ravel())
+    root_imp = impurity(root, criterion)
+    root_grows = can_grow(root, root_imp, 0)
+    state = dict(
+        qpos=jnp.where(root_grows & (w > 0), 0, -1).astype(jnp.int32),
+        queue=jnp.zeros(M + K, jnp.int32),
+        qhead=jnp.int32(0), qtail=root_grows.astype(jnp.int32), tail=jnp.int32(1),
+        feature=jnp.full(M, -2, jnp.int32), bin=jnp.zeros(M, jnp.int32),
+        left=jnp.full(M, -1, jnp.int32), right=jnp.full(M, -1, jnp.int32),
+        stats=jnp.zeros((M, S1), jnp.float32).at[0].set(root),
+        impurity=jnp.zeros(M, jnp.float32).at[0].set(root_imp),
+        depth=jnp.zeros(M, jnp.int32),
+    )
+
+    def step(s):
+        slots = s["qhead"] + jnp.arange(K)
+        valid = slots < s["qtail"]
+        nodes = jnp.where(valid, lax.dynamic_slice(s["queue"], (s["qhead"],), (K,)), 0)
+        # Features sampled per node without replacement, among non-constant ones (sklearn
+        # keeps drawing until it has max_features non-constant features).
+        noise = jax.vmap(lambda i: jax.random.uniform(jax.random.fold_in(key, i), (d,)))(nodes)
+        feats = lax.top_k(jnp.where(feature_ok, noise, -1.0), k)[1]  # (K, k)
+
+        local = s["qpos"] - s["qhead"]
+        active = (s["qpos"] >= 0) & (local < K)
+        local = jnp.where(active, local, 0)
+        sample_bins = jnp.take_along_axis(xb, feats[local], axis=1).astype(jnp.int32)  # (n, k)
+        cell = (local[:, None] * k + jnp.arange(k)) * B + sample_bins
+        index = cell[:, :, None] * S1 + ids[:, None, :]
+        index = jnp.where(active[:, None, None], index, K * k * B * S1)
+        hist = jnp.zeros(K * k * B * S1, jnp.float32).at[index.ravel()].add(
+            jnp.broadcast_to(vals[:, None, :], index.shape).ravel(), mode="drop")
+        left = _cumsum_bins(hist.reshape(K, k, B, S1))
+        total = left[:, :, -1:, :]
+        lw, tw = _weight(left, criterion), _weight(total, criterion)
+        ok = ((left[..., -1] >= min_leaf) & (total[..., -1] - left[..., -1] >= min_leaf)
+              & (lw > 0) & (tw - lw > 0))
+        score = jnp.where(ok, _split_score(left, total, criterion), -jnp.inf).reshape(K, k * B)
+        best = jnp.argmax(score, axis=1)
+        split = valid & jnp.isfinite(jnp.max(score, axis=1))
+        best_j, best_b = best // B, best % B
+        rows = jnp.arange(K)
+        best_f = feats[rows, best_j]
+        best_left = left[rows, best_j, best_b]
+        child_stats = jnp.stack([best_left, total[rows, best_j, 0] - best_left], 1)
+        child_imp = impurity(child_stats, criterion)
+        child_depth = s["depth"][nodes] + 1
+
+        first_child = s["tail"] + 2 * (jnp.cumsum(split) - 1)
+        child_ids = first_child[:, None] + jnp.arange(2)  # (K, 2)
+        parent_at = jnp.where(split, nodes, M)
+        child_at = jnp.where(split[:, None], child_ids, M).ravel()
+        grows = (split[:, None] & can_grow(child_stats, child_imp, child_depth[:, None])).ravel()
+        queue_at = s["qtail"] + jnp.cumsum(grows) - 1
+        child_q = jnp.where(grows, queue_at, -1).reshape(K, 2)
+
+        go_left = jnp.take_along_axis(sample_bins, best_j[local][:, None], 1)[:, 0] <= best_b[local]
+        new_q = jnp.where(go_left, child_q[local, 0], child_q[local, 1])
+        new_q = jnp.where(split[local], new_q, -1)
+        drop = dict(mode="drop")
+        return dict(
+            qpos=jnp.where(active, new_q, s["qpos"]),
+            queue=s["queue"].at[jnp.where(grows, queue_at, M + K)].set(child_ids.ravel(), **drop),
+            qhead=jnp.minimum(s["qhead"] + K, s["qtail"]),
+            qtail=s["qtail"] + grows.sum(dtype=jnp.int32),
+            tail=s["tail"] + 2 * split.sum(dtype=jnp.int32),
+            feature=s["feature"].at[parent_at].set(best_f, **drop),
+            bin=s["bin"].at[parent_at].set(best_b, **drop),
+            left=s["left"].at[parent_at].set(child_ids[:, 0], **drop),
+            right=s["right"].at[parent_at].set(child_ids[:, 1], **drop),
+            stats=s["stats"].at[child_at].set(child_stats.reshape(2 * K, S1), **drop),
+            impurity=s["impurity"].at[child_at].set(child_imp.ravel(), **drop),
+            depth=s["depth"].at[child_at].set(jnp.repeat(child_depth, 2), **drop),
+        )
+
+    s = lax.while_loop(lambda s: s["qhead"] < s["qtail"], step, state)
+    return Trees(s["feature"], s["bin"], s["left"], s["right"], s["stats"], s["impurity"],
+                 s["tail"])
+
+
+@partial(jax.jit, static_argnames=("criterion", "n_channels", "k", "node_chunk", "n_bins",
+                                   "capacity", "tree_chunk"))
+def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok: jax.Array,
+               keys: jax.Array, limits: jax.Array, *, criterion: str, n_channels: int, k: int,
+               node_chunk: int, n_bins: int, capacity: int, tree_chunk: int) -> Trees:
+    """Grows len(weights) trees; weights (n_trees, n) are per-tree sample weights (bootstrap
+    counts x sample_weight x class_weight, 0 on padding). limits = (max_depth, min_samples_split,
+    min_samples_leaf). n_trees must be a multiple of tree_chunk."""
+    grow = partial(_grow_one, criterion=criterion, n_channels=n_channels, k=k,
+                   node_chunk=node_chunk, n_bins=n_bins, capacity=capacity)
+    return lax.map(lambda wk: grow(xb, target, wk[0], feature_ok, wk[1], limits),
+                   (weights, keys), batch_size=tree_chunk)
+
+
+@partial(jax.jit, static_argnames=("n_trees",))
+def bootstrap_counts(key: jax.Array, sample_weight: jax.Array, n_draws: jax.Array, *,
+                     n_trees: int) -> jax.Array:
+    """(n_trees, n) draw counts: per tree, n_draws indices drawn with replacement with
+    probability proportional to sample_weight (0 on padding), as sklearn 1.9 does; inverse CDF
+    so the cost is n log n per tree."""
+    n = sample_weight.shape[0]
+    cdf = jnp.cumsum(sample_weight)
+
+    def one(k):
+        u = jax.random.uniform(k, (n,)) * cdf[-1]
+        draws = jnp.minimum(jnp.searchsorted(cdf, u, side="right"), n - 1)
+        used = (jnp.arange(n) < n_draws).astype(jnp.float32)
+        return jnp.zeros(n, jnp.float32).at[draws].add(used)
+
+    return jax.vmap(one)(jax.random.split(key, n_trees))

@@ -1,0 +1,122 @@
+"""Random forests computed in JAX, with scikit-learn's API (`from gdm.ensemble import ...`).
+
+All trees grow together in one compiled program (vmapped, `tree_chunk` at a time) and predict
+together; see gdm/_forest/. Full depth by default, like scikit-learn, so accuracy matches it.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+
+from gdm._forest.base import CHUNK_DOC, _BaseForest
+from gdm._forest.forest import _ForestMixin
+from gdm.tree import _ClassifierOutputs
+
+__all__ = ["RandomForestClassifier", "RandomForestRegressor"]
+
+_FOREST_CONSTRAINTS = {
+    **_BaseForest._parameter_constraints,
+    "n_estimators": [Interval(Integral, 1, None, closed="left")],
+    "bootstrap": ["boolean"],
+    "oob_score": ["boolean", callable],
+    "max_samples": [None, Interval(RealNotInt, 0.0, 1.0, closed="right"),
+                    Interval(Integral, 1, None, closed="left")],
+}
+
+
+class RandomForestClassifier(_ForestMixin, _ClassifierOutputs, ClassifierMixin, _BaseForest):
+    __doc__ = f"""Random forest classifier: bootstrap + per-split feature sampling, averaged
+    probabilities.
+
+    Parameters follow sklearn.ensemble.RandomForestClassifier: n_estimators, criterion,
+    max_depth, min_samples_split, min_samples_leaf, max_features (default "sqrt"), bootstrap,
+    oob_score, random_state, class_weight ("balanced", "balanced_subsample", dict),
+    max_samples; plus
+    max_bins : int, default=256
+    {CHUNK_DOC}
+    Fitted: classes_, n_classes_, n_features_in_, feature_importances_, oob_score_,
+    oob_decision_function_ (with oob_score=True).
+    """
+
+    _parameter_constraints = {
+        **_FOREST_CONSTRAINTS,
+        "criterion": [StrOptions({"gini", "entropy", "log_loss"})],
+        "class_weight": [dict, StrOptions({"balanced", "balanced_subsample"}), None],
+    }
+
+    def __init__(self, n_estimators=100, *, criterion="gini", max_depth=None,
+                 min_samples_split=2, min_samples_leaf=1, max_features="sqrt", bootstrap=True,
+                 oob_score=False, random_state=None, class_weight=None, max_samples=None,
+                 max_bins=256, node_chunk=64, chunk_size=2**24, sample_chunk=4096):
+        self.n_estimators = n_estimators
+        self.criterion = criterion
+        self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.bootstrap = bootstrap
+        self.oob_score = oob_score
+        self.random_state = random_state
+        self.class_weight = class_weight
+        self.max_samples = max_samples
+        self.max_bins = max_bins
+        self.node_chunk = node_chunk
+        self.chunk_size = chunk_size
+        self.sample_chunk = sample_chunk
+
+    def fit(self, X, y, sample_weight=None) -> RandomForestClassifier:
+        return self._fit(X, y, sample_weight)
+
+    def apply(self, X) -> np.ndarray:
+        """Leaf index of every sample in every tree, (n_samples, n_estimators)."""
+        return self._apply(X)
+
+
+class RandomForestRegressor(_ForestMixin, RegressorMixin, _BaseForest):
+    __doc__ = f"""Random forest regressor: bootstrap + per-split feature sampling, averaged
+    leaf means.
+
+    Parameters follow sklearn.ensemble.RandomForestRegressor (criterion "squared_error",
+    max_features default 1.0); plus
+    max_bins : int, default=256
+    {CHUNK_DOC}
+    Fitted: n_features_in_, feature_importances_, oob_score_ (R^2), oob_prediction_.
+    """
+
+    _classifier = False
+    _parameter_constraints = {
+        **_FOREST_CONSTRAINTS,
+        "criterion": [StrOptions({"squared_error"})],
+    }
+
+    def __init__(self, n_estimators=100, *, criterion="squared_error", max_depth=None,
+                 min_samples_split=2, min_samples_leaf=1, max_features=1.0, bootstrap=True,
+                 oob_score=False, random_state=None, max_samples=None, max_bins=256,
+                 node_chunk=64, chunk_size=2**24, sample_chunk=4096):
+        self.n_estimators = n_estimators
+        self.criterion = criterion
+        self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.bootstrap = bootstrap
+        self.oob_score = oob_score
+        self.random_state = random_state
+        self.max_samples = max_samples
+        self.max_bins = max_bins
+        self.node_chunk = node_chunk
+        self.chunk_size = chunk_size
+        self.sample_chunk = sample_chunk
+
+    def fit(self, X, y, sample_weight=None) -> RandomForestRegressor:
+        return self._fit(X, y, sample_weight)
+
+    def predict(self, X) -> np.ndarray:
+        return self._mean_value(X)[:, 0].astype(np.float64)
+
+    def apply(self, X) -> np.ndarray:
+        return self._apply(X)
