@@ -1,0 +1,170 @@
+"""Shared machinery of SVC and SVR: validation, the class-sorted slot layout, kernel matrices,
+solver calls and the batched decision function. All heavy work is jitted JAX; numpy only
+builds index arrays and the fitted attributes scikit-learn users expect.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from functools import partial
+from numbers import Integral, Real
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from gdm._buckets import bucket_size, pad_to
+from gdm.svm import _kernels, _solver
+
+NO_LIMIT = 10_000_000  # libsvm's default cap on SMO steps when max_iter=-1
+
+
+def precision(dtype: str):
+    """float64 runs inside jax.enable_x64 without flipping the global flag."""
+    return jax.enable_x64(True) if dtype == "float64" else contextlib.nullcontext()
+
+
+@partial(jax.jit, static_argnames=("n_rows", "kind", "degree"))
+def _fit_kernel(X_cols, n_rows, gamma, coef0, *, kind, degree):
+    """Kernel between the first n_rows slots and every column slot, plus its diagonal."""
+    K = _kernels.kernel(X_cols[:n_rows], X_cols, kind, gamma, coef0, degree)
+    return K, _kernels.kernel_diag(X_cols, kind, gamma, coef0, degree)
+
+
+@partial(jax.jit, static_argnames=("kind", "degree", "chunk"))
+def _decision(X, SV, coef, rho, gamma, coef0, *, kind, degree, chunk):
+    """K(X, SV) @ coef - rho in row blocks of `chunk` test points: one matmul per block."""
+    return _kernels.chunked_apply(
+        lambda xb: _kernels.kernel(xb, SV, kind, gamma, coef0, degree) @ coef - rho, X, chunk)
+
+
+class BaseLibSVM(BaseEstimator):
+    """Parameters and helpers shared by SVC and SVR (scikit-learn's names and meanings).
+
+    Beyond scikit-learn: `working_set_size` (q, variables per inner SMO solve),
+    `cache_size` (MB the cached kernel matrix may take; above it the kernel is recomputed
+    in blocks), `predict_chunk` (test rows per block) and `dtype` ('float32' or 'float64').
+    """
+
+    _parameter_constraints: dict = {
+        "kernel": [StrOptions({"linear", "poly", "rbf", "sigmoid", "precomputed"}), callable],
+        "degree": [Interval(Integral, 0, None, closed="left")],
+        "gamma": [StrOptions({"scale", "auto"}), Interval(Real, 0.0, None, closed="left")],
+        "coef0": [Interval(Real, None, None, closed="neither")],
+        "tol": [Interval(Real, 0.0, None, closed="neither")],
+        "C": [Interval(Real, 0.0, None, closed="neither")],
+        "cache_size": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, -1, None, closed="left")],
+        "working_set_size": [Interval(Integral, 2, None, closed="left")],
+        "predict_chunk": [Interval(Integral, 1, None, closed="left")],
+        "dtype": [StrOptions({"float32", "float64"})],
+    }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.pairwise = self.kernel == "precomputed"
+        return tags
+
+    # ---- input ---------------------------------------------------------------------------
+    def _validate_fit_input(self, X, y, y_numeric):
+        if callable(self.kernel):
+            X, y = validate_data(self, X, y, dtype=None, ensure_2d=False, y_numeric=y_numeric,
+                                 ensure_all_finite=False)
+        else:
+            X, y = validate_data(self, X, y, dtype=np.float64, order="C", y_numeric=y_numeric)
+        if self.kernel == "precomputed" and X.shape[0] != X.shape[1]:
+            raise ValueError("Precomputed matrix must be a square matrix."
+                             f" Input is a {X.shape[0]}x{X.shape[1]} matrix.")
+        return X, y
+
+    def _validate_predict_input(self, X):
+        check_is_fitted(self)
+        if callable(self.kernel):
+            X = validate_data(self, X, dtype=None, ensure_2d=False, reset=False,
+                              ensure_all_finite=False)
+        else:
+            X = validate_data(self, X, dtype=np.float64, order="C", reset=False)
+        if self.kernel == "precomputed" and X.shape[1] != self.shape_fit_[0]:
+            raise ValueError(f"X.shape[1] = {X.shape[1]} should be equal to "
+                             f"{self.shape_fit_[0]}, the number of samples at training time")
+        return X
+
+    def _resolve_gamma(self, X) -> float:
+        if not isinstance(self.kernel, str) or self.kernel == "precomputed":
+            return 0.0
+        if self.gamma == "scale":
+            var = X.var()
+            return 1.0 / (X.shape[1] * var) if var != 0 else 1.0
+        if self.gamma == "auto":
+            return 1.0 / X.shape[1]
+        return float(self.gamma)
+
+    @property
+    def _float(self):
+        return np.float64 if self.dtype == "float64" else np.float32
+
+    # ---- kernel at fit -------------------------------------------------------------------
+    def _kernel_on_slots(self, X, order, n_rows, n_cols):
+        """Kernel (n_rows x n_cols) between samples X[order] padded with zero rows, + diag."""
+        if isinstance(self.kernel, str) and self.kernel != "precomputed":
+            X_cols = pad_to(np.asarray(X[order], self._float), n_cols)
+            return _fit_kernel(jnp.asarray(X_cols), n_rows, self._gamma, self.coef0,
+                               kind=self.kernel, degree=int(self.degree))
+        K = X if self.kernel == "precomputed" else np.asarray(self.kernel(X, X))
+        K = np.asarray(K, self._float)[np.ix_(order, order)]
+        diag = pad_to(np.diag(K).copy(), n_cols)
+        K = pad_to(pad_to(K, n_rows, 0), n_cols, 1)
+        return jnp.asarray(K), jnp.asarray(diag)
+
+    def _solve(self, K, diag, y, p, C, starts, L):
+        m = y.shape[1]
+        q = int(self.working_set_size) // 2 * 2
+        max_iter = NO_LIMIT if self.max_iter == -1 else int(self.max_iter)
+        prob = _solver.Problems(*(jnp.asarray(a, self._float) for a in (y, p, C)),
+                                jnp.asarray(starts, jnp.int32))
+        sol = _solver.solve(K, diag, prob, L=L, q=q if m > q else m, tol=self.tol,
+                            max_iter=max_iter)
+        return jax.tree.map(lambda a: np.asarray(a, np.float64 if a.dtype.kind == "f"
+                                                 else a.dtype), sol)
+
+    def _set_status(self, sol):
+        self.fit_status_ = int(not np.all(sol.gap <= self.tol))
+        if self.fit_status_:
+            warnings.warn(f"Solver terminated early (max_iter={self.max_iter}).  Consider "
+                          "pre-processing your data with StandardScaler or MinMaxScaler.",
+                          ConvergenceWarning, stacklevel=3)
+
+    # ---- prediction ----------------------------------------------------------------------
+    def _internal_decision(self, X):
+        """libsvm's decision values (n, problems): sum coef K(x, sv) - rho."""
+        n = X.shape[0]
+        if self.kernel == "precomputed" or callable(self.kernel):
+            K = (np.asarray(X, np.float64)[:, self.support_] if self.kernel == "precomputed"
+                 else np.asarray(self.kernel(X, self._sv_fit), np.float64))
+            return K @ self._sv_coef - self._rho
+        with precision(self.dtype):
+            n_b = bucket_size(n)
+            chunk = min(int(self.predict_chunk), n_b)
+            n_b = -(-n_b // chunk) * chunk
+            s_b = bucket_size(len(self.support_))
+            dec = _decision(
+                jnp.asarray(pad_to(np.asarray(X, self._float), n_b)),
+                jnp.asarray(pad_to(self.support_vectors_.astype(self._float), s_b)),
+                jnp.asarray(pad_to(self._sv_coef.astype(self._float), s_b)),
+                jnp.asarray(self._rho, self._float), self._gamma, self.coef0,
+                kind=self.kernel, degree=int(self.degree), chunk=chunk)
+            return np.asarray(dec, np.float64)[:n]
+
+    def _store_support(self, X, support):
+        self.support_ = support.astype(np.int32)
+        if isinstance(self.kernel, str) and self.kernel != "precomputed":
+            self.support_vectors_ = np.asarray(X[support], np.float64)
+        else:
+            self.support_vectors_ = np.empty((0, 0))
+            if callable(self.kernel):
+                self._sv_fit = X[support]

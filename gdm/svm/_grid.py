@@ -1,0 +1,1 @@
+def fit_grid(*a, **k): raise NotImplementedError
