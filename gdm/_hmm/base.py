@@ -1,0 +1,261 @@
+"""Shared estimator machinery for gdm.hmm: validation, initialization, the EM loop, inference.
+
+Mirrors hmmlearn 0.3.3's `BaseHMM` (parameter names, `init_params` / `params` letters, the
+convergence monitor, Dirichlet priors) while every computation runs in the compiled kernels of
+`gdm._hmm.compiled`, in float64 like hmmlearn so log-likelihoods match to rounding.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections import deque
+
+import jax
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from gdm._buckets import bucket_size
+from gdm._hmm import compiled
+from gdm._hmm.sequences import check_lengths, pack
+
+_log = logging.getLogger("gdm.hmm")
+DECODER_ALGORITHMS = ("viterbi", "map")
+IMPLEMENTATIONS = ("log", "scaling")
+
+
+class ConvergenceMonitor:
+    """EM progress: `history` of log-likelihoods, `iter`, and `converged` (hmmlearn's rule:
+    n_iter reached, or the last gain below tol)."""
+
+    _template = "{iter:>10d} {log_prob:>16.8f} {delta:>+16.8f}"
+
+    def __init__(self, tol: float, n_iter: int, verbose: bool):
+        self.tol = tol
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.history: deque = deque()
+        self.iter = 0
+
+    def report(self, log_prob: float) -> None:
+        if self.verbose:
+            delta = log_prob - self.history[-1] if self.history else np.nan
+            print(self._template.format(iter=self.iter + 1, log_prob=log_prob, delta=delta),
+                  file=sys.stderr)
+        if self.history and log_prob - self.history[-1] < -np.sqrt(np.finfo(float).eps):
+            _log.warning("Model is not converging.  Current: %s is not greater than %s.",
+                         log_prob, self.history[-1])
+        self.history.append(log_prob)
+        self.iter += 1
+
+    @property
+    def converged(self) -> bool:
+        return self.iter == self.n_iter or (
+            len(self.history) >= 2 and self.history[-1] - self.history[-2] < self.tol)
+
+
+def check_probabilities(name: str, value, shape: tuple[int, ...]) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must be finite and non-negative")
+    sums = arr.sum(axis=-1)
+    if not np.allclose(sums, 1):
+        raise ValueError(f"{name} must sum to 1 along its last axis (got sums {sums})")
+    return arr
+
+
+class BaseHMM(BaseEstimator):
+    """hmmlearn-style HMM: subclasses define the emission model (`_kind`, `_emission_letters`,
+    `_validate_X`, `_init_emission`, `_check_emission`, `_emission`, `_set_emission`,
+    `_emission_priors`, `_n_emission_scalars`)."""
+
+    _emission_letters = ""
+
+    # ----------------------------------------------------------------- validation
+    def _validate_hyperparameters(self) -> None:
+        if not isinstance(self.n_components, (int, np.integer)) or self.n_components < 1:
+            raise ValueError(f"n_components must be a positive integer, got "
+                             f"{self.n_components!r}")
+        if self.algorithm not in DECODER_ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {DECODER_ALGORITHMS}, got "
+                             f"{self.algorithm!r}")
+        if self.implementation not in IMPLEMENTATIONS:
+            raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got "
+                             f"{self.implementation!r}")
+        if not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 1:
+            raise ValueError(f"n_iter must be a positive integer, got {self.n_iter!r}")
+        if not np.isscalar(self.tol) or not self.tol >= 0:
+            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
+        allowed = "st" + self._emission_letters
+        for name in ("params", "init_params"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or set(value) - set(allowed):
+                raise ValueError(f"{name} must be a string of letters from {allowed!r}, got "
+                                 f"{value!r}")
+
+    def _check(self) -> None:
+        """Validates the model parameters (set by fit or by hand) before they are used."""
+        k = self.n_components
+        self.startprob_ = check_probabilities("startprob_", self.startprob_, (k,))
+        self.transmat_ = check_probabilities("transmat_", self.transmat_, (k, k))
+        self._check_emission()
+
+    def _needs_init(self, code: str, name: str) -> bool:
+        return code in self.init_params or not hasattr(self, name)
+
+    # ----------------------------------------------------------------- fitting
+    def _init(self, X: np.ndarray, lengths: np.ndarray) -> None:
+        """hmmlearn's initialization, drawn from the same numpy streams so that equal seeds
+        give equal starting points: Dirichlet(1/K) start and transition rows, then emissions."""
+        k = self.n_components
+        random_state = check_random_state(self.random_state)
+        if self._needs_init("s", "startprob_"):
+            self.startprob_ = random_state.dirichlet(np.full(k, 1.0 / k))
+        if self._needs_init("t", "transmat_"):
+            self.transmat_ = random_state.dirichlet(np.full(k, 1.0 / k), size=k)
+        self._init_emission(X)
+        n_scalars = sum(self._n_fit_scalars().get(p, 0) for p in set(self.params))
+        if X.size < n_scalars:
+            _log.warning("Fitting a model with %d free scalar parameters with only %d data "
+                         "points will result in a degenerate solution.", n_scalars, X.size)
+
+    def _n_fit_scalars(self) -> dict[str, int]:
+        k = self.n_components
+        return {"s": k - 1, "t": k * (k - 1), **self._n_emission_scalars()}
+
+    def fit(self, X, lengths=None) -> BaseHMM:
+        """Baum-Welch EM from hmmlearn's initialization; each iteration is one compiled call.
+
+        X : (n_samples, n_features) array, all sequences concatenated.
+        lengths : (n_sequences,) ints summing to n_samples; None means one sequence.
+        """
+        self._validate_hyperparameters()
+        X = self._validate_X(X, reset=True)
+        lengths = check_lengths(lengths, X.shape[0])
+        self._init(X, lengths)
+        self._check()
+        self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        block, padded_lengths, _ = pack(X, lengths)
+        params = "".join(sorted(set(self.params)))
+        with jax.enable_x64(True):
+            start, trans = self.startprob_, self.transmat_
+            emission = self._emission()
+            priors = self._priors()
+            for _ in range(self.n_iter):
+                start, trans, emission, log_prob = compiled.em_step(
+                    self._kind, params, start, trans, emission, priors, block, padded_lengths)
+                self.monitor_.report(float(log_prob))
+                if self.monitor_.converged:
+                    break
+            self.startprob_ = np.asarray(start)
+            self.transmat_ = np.asarray(trans)
+            self._set_emission({key: np.asarray(v) for key, v in emission.items()})
+        if np.any(self.transmat_.sum(axis=1) == 0):
+            _log.warning("Some rows of transmat_ have zero sum because no transition from the "
+                         "state was ever observed.")
+        return self
+
+    def _priors(self) -> dict:
+        k = self.n_components
+        priors = {"startprob_prior": np.broadcast_to(
+                      np.asarray(self.startprob_prior, np.float64), (k,)),
+                  "transmat_prior": np.broadcast_to(
+                      np.asarray(self.transmat_prior, np.float64), (k, k))}
+        priors.update({name: np.asarray(v, np.float64)
+                       for name, v in self._emission_priors().items()})
+        return priors
+
+    # ----------------------------------------------------------------- inference
+    def _prepare(self, X, lengths):
+        check_is_fitted(self, "startprob_")
+        self._validate_hyperparameters()
+        self._check()
+        X = self._validate_X(X, reset=False)
+        lengths = check_lengths(lengths, X.shape[0])
+        return pack(X, lengths)
+
+    def _score(self, X, lengths, with_posteriors: bool):
+        block, padded_lengths, mask = self._prepare(X, lengths)
+        with jax.enable_x64(True):
+            log_prob, gamma = compiled.score(
+                self._kind, self.startprob_, self.transmat_, self._emission(), block,
+                padded_lengths, with_posteriors)
+            log_prob = float(np.asarray(log_prob).sum())
+            return log_prob, (np.asarray(gamma)[mask] if with_posteriors else None)
+
+    def score(self, X, lengths=None) -> float:
+        """Log-likelihood of X (summed over its sequences) by the forward algorithm."""
+        return self._score(X, lengths, with_posteriors=False)[0]
+
+    def score_samples(self, X, lengths=None) -> tuple[float, np.ndarray]:
+        """(log-likelihood of X, state posteriors (n_samples, n_components))."""
+        return self._score(X, lengths, with_posteriors=True)
+
+    def predict_proba(self, X, lengths=None) -> np.ndarray:
+        """State posteriors (n_samples, n_components) by forward-backward."""
+        return self._score(X, lengths, with_posteriors=True)[1]
+
+    def decode(self, X, lengths=None, algorithm: str | None = None) -> tuple[float, np.ndarray]:
+        """(log-probability, state sequence): Viterbi path, or per-frame posterior argmax for
+        algorithm="map" (whose log-probability is, as in hmmlearn, the summed max posterior)."""
+        algorithm = algorithm or self.algorithm
+        if algorithm not in DECODER_ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {DECODER_ALGORITHMS}, got "
+                             f"{algorithm!r}")
+        if algorithm == "map":
+            _, gamma = self._score(X, lengths, with_posteriors=True)
+            return float(gamma.max(axis=1).sum()), gamma.argmax(axis=1)
+        block, padded_lengths, mask = self._prepare(X, lengths)
+        with jax.enable_x64(True):
+            path, log_prob = compiled.decode(self._kind, self.startprob_, self.transmat_,
+                                             self._emission(), block, padded_lengths)
+            return float(np.asarray(log_prob).sum()), np.asarray(path)[mask].astype(np.int64)
+
+    def predict(self, X, lengths=None) -> np.ndarray:
+        """Most likely state of each sample (decoder `algorithm`, Viterbi by default)."""
+        return self.decode(X, lengths)[1]
+
+    def sample(self, n_samples: int = 1, random_state=None, currstate: int | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(X (n_samples, n_features), states (n_samples,)): a pure function of the seed.
+
+        random_state: int seed, numpy RandomState (a seed is drawn from it) or None (use
+        self.random_state). Draws use jax.random, so they differ from hmmlearn's draws.
+        """
+        check_is_fitted(self, "startprob_")
+        self._check()
+        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        if currstate is not None and not 0 <= currstate < self.n_components:
+            raise ValueError(f"currstate must be in [0, {self.n_components}), got {currstate}")
+        seed = self.random_state if random_state is None else random_state
+        if seed is None or isinstance(seed, np.random.RandomState):
+            seed = check_random_state(seed).randint(np.iinfo(np.int32).max)
+        size = bucket_size(int(n_samples))
+        with jax.enable_x64(True):
+            X, states = compiled.sample(
+                self._kind, self.startprob_, self.transmat_, self._emission(),
+                jax.random.key(int(seed)), -1 if currstate is None else int(currstate), size)
+            return np.asarray(X)[:n_samples], np.asarray(states)[:n_samples].astype(np.int64)
+
+    # ----------------------------------------------------------------- model selection
+    def get_stationary_distribution(self) -> np.ndarray:
+        """Left eigenvector of transmat_ for eigenvalue 1, normalized."""
+        check_is_fitted(self, "transmat_")
+        eigvals, eigvecs = np.linalg.eig(self.transmat_.T)
+        vec = np.real_if_close(eigvecs[:, np.argmax(eigvals.real)])
+        return vec / vec.sum()
+
+    def aic(self, X, lengths=None) -> float:
+        """Akaike information criterion of the fitted parameters on X."""
+        n_params = sum(self._n_fit_scalars().get(p, 0) for p in set(self.params))
+        return -2 * self.score(X, lengths) + 2 * n_params
+
+    def bic(self, X, lengths=None) -> float:
+        """Bayesian information criterion of the fitted parameters on X."""
+        n_params = sum(self._n_fit_scalars().get(p, 0) for p in set(self.params))
+        return -2 * self.score(X, lengths) + n_params * np.log(len(X))

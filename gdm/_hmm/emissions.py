@@ -1,0 +1,123 @@
+"""Emission models in JAX: per-frame log-densities, expected statistics and M-step updates.
+
+`kind` names the emission model: "spherical", "diag", "full", "tied" (Gaussian covariance types)
+or "categorical". Covariances are held compactly, as hmmlearn's `_covars_`:
+spherical (K,), diag (K, D), full (K, D, D), tied (D, D). The updates reproduce hmmlearn 0.3.3's
+M-step formulas (Huang, Acero & Hon, "Spoken Language Processing", pp. 443-445) including its
+priors, so one EM step from identical parameters gives identical parameters.
+
+Data come as a padded block X (N, T, D) (categorical: (N, T) symbols); frames and posteriors use
+the kernels' (T, K, N) layout.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.linalg import solve_triangular
+
+GAUSSIAN_KINDS = ("spherical", "diag", "full", "tied")
+
+
+def log_frames(kind: str, emission: dict, X):
+    """Log emission densities log p(x_nt | state k), shape (T, K, N)."""
+    if kind == "categorical":
+        log_prob = jnp.log(emission["emissionprob"])           # (K, S)
+        return jnp.transpose(log_prob[:, X], (2, 0, 1))        # (K, N, T) -> (T, K, N)
+    means, covars = emission["means"], emission["covars"]
+    n_states, n_features = means.shape
+    const = n_features * math.log(2 * math.pi)
+    if kind in ("spherical", "diag"):
+        var = covars[:, None] if kind == "spherical" else covars
+        var = jnp.maximum(jnp.broadcast_to(var, means.shape), jnp.finfo(means.dtype).tiny)
+        diff = X[:, :, None, :] - means                        # (N, T, K, D)
+        out = -0.5 * (const + jnp.log(var).sum(-1) + (diff**2 / var).sum(-1))
+    else:
+        cov = jnp.broadcast_to(covars, (n_states, n_features, n_features))
+        chol = jnp.linalg.cholesky(cov)                        # (K, D, D)
+        log_det = 2 * jnp.log(jnp.diagonal(chol, axis1=1, axis2=2)).sum(-1)
+        flat = X.reshape(-1, n_features)
+
+        def mahalanobis(mean, factor):
+            solved = solve_triangular(factor, (flat - mean).T, lower=True)
+            return (solved**2).sum(0)
+
+        maha = jax.vmap(mahalanobis)(means, chol).reshape((n_states,) + X.shape[:2])
+        out = -0.5 * (const + log_det[:, None, None] + maha)  # (K, N, T)
+        return jnp.transpose(out, (2, 0, 1))
+    return jnp.transpose(out, (1, 2, 0))                       # (N, T, K) -> (T, K, N)
+
+
+def statistics(kind: str, gamma, X, n_symbols: int = 0) -> dict:
+    """Posterior-weighted sums over all frames; padding has gamma = 0 so it adds nothing."""
+    if kind == "categorical":
+        one_hot = jax.nn.one_hot(X, n_symbols, dtype=gamma.dtype)   # (N, T, S)
+        return {"obs": jnp.einsum("tkn,nts->ks", gamma, one_hot)}
+    stats = {"post": gamma.sum(axis=(0, 2)), "obs": jnp.einsum("tkn,ntd->kd", gamma, X)}
+    if kind in ("spherical", "diag"):
+        stats["obs**2"] = jnp.einsum("tkn,ntd->kd", gamma, X**2)
+    else:
+        stats["obs*obs.T"] = jnp.einsum("tkn,ntd,nte->kde", gamma, X, X)
+    return stats
+
+
+def m_step(kind: str, emission: dict, stats: dict, priors: dict, params: str) -> dict:
+    """hmmlearn's emission M-step; `params` letters say which parameters are updated."""
+    if kind == "categorical":
+        if "e" not in params:
+            return emission
+        prob = jnp.maximum(priors["emissionprob_prior"] - 1 + stats["obs"], 0)
+        return {"emissionprob": _normalize_rows(prob)}
+    means, covars = emission["means"], emission["covars"]
+    means_prior, means_weight = priors["means_prior"], priors["means_weight"]
+    denom = stats["post"][:, None]
+    if "m" in params:
+        means = (means_weight * means_prior + stats["obs"]) / (means_weight + denom)
+    if "c" in params:
+        covars_prior, covars_weight = priors["covars_prior"], priors["covars_weight"]
+        meandiff = means - means_prior
+        if kind in ("spherical", "diag"):
+            c_n = (means_weight * meandiff**2 + stats["obs**2"] - 2 * means * stats["obs"]
+                   + means**2 * denom)
+            c_d = jnp.maximum(covars_weight - 1, 0) + denom
+            covars = (covars_prior + c_n) / jnp.maximum(c_d, 1e-5)
+            if kind == "spherical":
+                covars = covars.mean(axis=1)
+        else:
+            n_features = means.shape[1]
+            obsmean = jnp.einsum("kd,ke->kde", stats["obs"], means)
+            c_n = (means_weight * jnp.einsum("kd,ke->kde", meandiff, meandiff)
+                   + stats["obs*obs.T"] - obsmean - jnp.swapaxes(obsmean, 1, 2)
+                   + jnp.einsum("kd,ke->kde", means, means) * stats["post"][:, None, None])
+            cv_weight = jnp.maximum(covars_weight - n_features, 0)
+            if kind == "tied":
+                covars = (covars_prior + c_n.sum(0)) / (cv_weight + stats["post"].sum())
+            else:
+                covars = (covars_prior + c_n) / (cv_weight + stats["post"][:, None, None])
+    return {"means": means, "covars": covars}
+
+
+def _normalize_rows(a):
+    """Rows divided by their sums; all-zero rows stay zero (hmmlearn's `normalize(axis=1)`)."""
+    total = a.sum(axis=-1, keepdims=True)
+    return a / jnp.where(total == 0, 1.0, total)
+
+
+def sample(kind: str, emission: dict, states, key):
+    """One emission per state in `states` (n,), drawn with `key`."""
+    if kind == "categorical":
+        logits = jnp.log(emission["emissionprob"])[states]
+        return jax.random.categorical(key, logits, axis=-1)[:, None]
+    means, covars = emission["means"], emission["covars"]
+    n_states, n_features = means.shape
+    noise = jax.random.normal(key, (states.shape[0], n_features), means.dtype)
+    if kind in ("spherical", "diag"):
+        var = covars[:, None] if kind == "spherical" else covars
+        scale = jnp.sqrt(jnp.broadcast_to(var, means.shape))
+        return means[states] + noise * scale[states]
+    cov = jnp.broadcast_to(covars, (n_states, n_features, n_features))
+    chol = jnp.linalg.cholesky(cov)
+    return means[states] + jnp.einsum("nde,ne->nd", chol[states], noise)
+

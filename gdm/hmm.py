@@ -1,0 +1,290 @@
+"""Hidden Markov models with hmmlearn's API, computed in JAX.
+
+`GaussianHMM` (covariance_type "spherical", "diag", "full", "tied") and `CategoricalHMM` take
+hmmlearn 0.3.3's parameters and give its results: `fit(X, lengths)` by Baum-Welch EM, `score`,
+`score_samples`, `predict_proba`, `decode` / `predict` (Viterbi or "map"), `sample`, and the
+fitted `startprob_`, `transmat_`, `means_`, `covars_`, `emissionprob_`, `monitor_`. Sequences
+are concatenated in X with their `lengths`, as in hmmlearn.
+
+Inside, forward-backward runs in log space as `lax.scan`s over time, vectorized over all
+sequences at once (padded to size buckets and masked), in float64; see `gdm._hmm`.
+
+Differences from hmmlearn, all deliberate:
+- `GaussianHMM.covars_` is always (n_components, n_features, n_features) (hmmlearn's
+  spherical getter returns a wrongly shaped array); set it in the compact shape of the
+  covariance type, as in hmmlearn.
+- Sufficient statistics for means are always collected, so params="stc" updates covariances
+  around the current means (hmmlearn 0.3.3 divides by zero counts there).
+- `CategoricalHMM` keeps the constructor's `n_features` untouched (scikit-learn forbids fit
+  changing parameters) and stores the symbol count in `n_features_`.
+- `sample` draws with jax.random: deterministic for a seed, but not hmmlearn's numbers.
+- `implementation` ("log" or "scaling") is accepted for compatibility; both run the same
+  log-space kernel, which is as fast here as scaling.
+
+scikit-learn's `check_estimator`: see tests/test_hmm.py for the checks that apply to an
+unsupervised sequence model and why the others cannot (they pass a target vector `y` as the
+second positional argument, which for an HMM is `lengths`, or expect `predict` to return
+classes of a supervised target).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn import cluster
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import validate_data
+
+from gdm._hmm.base import BaseHMM, ConvergenceMonitor, check_probabilities
+from gdm._hmm.emissions import GAUSSIAN_KINDS
+
+__all__ = ["CategoricalHMM", "ConvergenceMonitor", "GaussianHMM"]
+
+
+def _full_covars(covars: np.ndarray, covariance_type: str, n_components: int,
+                 n_features: int) -> np.ndarray:
+    """Compact covariances -> (n_components, n_features, n_features)."""
+    if covariance_type == "full":
+        return covars
+    if covariance_type == "tied":
+        return np.tile(covars, (n_components, 1, 1))
+    if covariance_type == "spherical":
+        covars = np.broadcast_to(np.asarray(covars)[:, None], (n_components, n_features))
+    return np.einsum("kd,de->kde", covars, np.eye(n_features))
+
+
+def _check_covars(covars: np.ndarray, covariance_type: str, n_components: int,
+                  n_features: int | None) -> np.ndarray:
+    """hmmlearn's covariance checks: shapes of the compact form, positivity, SPD matrices."""
+    covars = np.array(covars, dtype=np.float64, copy=True)
+    d = n_features
+    shapes = {"spherical": (n_components,), "diag": (n_components, d),
+              "full": (n_components, d, d), "tied": (d, d)}
+    if covariance_type not in shapes:
+        raise ValueError(f"covariance_type must be one of {GAUSSIAN_KINDS}, got "
+                         f"{covariance_type!r}")
+    expected = shapes[covariance_type]
+    if d is None:   # no means yet: check the rank only
+        expected = tuple(covars.shape[i] if s is None else s for i, s in enumerate(expected))
+    if covars.shape != expected:
+        raise ValueError(f"{covariance_type!r} covars must have shape {expected}, got "
+                         f"{covars.shape}")
+    if not np.all(np.isfinite(covars)):
+        raise ValueError("covars must be finite")
+    if covariance_type in ("spherical", "diag"):
+        if np.any(covars <= 0):
+            raise ValueError(f"{covariance_type!r} covars must be positive")
+    else:
+        mats = covars.reshape((-1,) + covars.shape[-2:])
+        symmetric = np.allclose(mats, np.swapaxes(mats, 1, 2))
+        if not symmetric or np.any(np.linalg.eigvalsh(mats) <= 0):
+            raise ValueError(f"{covariance_type!r} covars must be symmetric, positive-definite")
+    return covars
+
+
+class GaussianHMM(BaseHMM):
+    """HMM with Gaussian emissions (hmmlearn.hmm.GaussianHMM's parameters and attributes).
+
+    Parameters: n_components, covariance_type ("spherical", "diag", "full", "tied"),
+    min_covar (added to the initial covariance), Dirichlet priors startprob_prior and
+    transmat_prior, Normal / inverse-gamma(Wishart) priors means_prior, means_weight,
+    covars_prior, covars_weight, algorithm ("viterbi" or "map"), random_state, n_iter, tol,
+    verbose, params and init_params (letters s t m c), implementation.
+    """
+
+    _emission_letters = "mc"
+
+    def __init__(self, n_components: int = 1, covariance_type: str = "diag",
+                 min_covar: float = 1e-3, startprob_prior=1.0, transmat_prior=1.0,
+                 means_prior=0, means_weight=0, covars_prior=1e-2, covars_weight=1,
+                 algorithm: str = "viterbi", random_state=None, n_iter: int = 10,
+                 tol: float = 1e-2, verbose: bool = False, params: str = "stmc",
+                 init_params: str = "stmc", implementation: str = "log"):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.min_covar = min_covar
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.means_prior = means_prior
+        self.means_weight = means_weight
+        self.covars_prior = covars_prior
+        self.covars_weight = covars_weight
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.n_iter = n_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.params = params
+        self.init_params = init_params
+        self.implementation = implementation
+
+    @property
+    def _kind(self) -> str:
+        return self.covariance_type
+
+    @property
+    def n_features(self) -> int:
+        """Dimension of the emissions (hmmlearn's attribute), from means_."""
+        if not hasattr(self, "means_"):
+            raise AttributeError("n_features is known once means_ is set or the model fitted")
+        return np.shape(self.means_)[1]
+
+    @property
+    def covars_(self) -> np.ndarray:
+        """Covariance matrices, (n_components, n_features, n_features) for every type."""
+        return _full_covars(self._covars_, self.covariance_type, self.n_components,
+                            self.n_features)
+
+    @covars_.setter
+    def covars_(self, covars) -> None:
+        n_features = np.shape(self.means_)[1] if hasattr(self, "means_") else None
+        self._covars_ = _check_covars(covars, self.covariance_type, self.n_components,
+                                      n_features)
+
+    def _validate_hyperparameters(self) -> None:
+        super()._validate_hyperparameters()
+        if self.covariance_type not in GAUSSIAN_KINDS:
+            raise ValueError(f"covariance_type must be one of {GAUSSIAN_KINDS}, got "
+                             f"{self.covariance_type!r}")
+        if not np.isscalar(self.min_covar) or not self.min_covar >= 0:
+            raise ValueError(f"min_covar must be a non-negative number, got {self.min_covar!r}")
+
+    def _validate_X(self, X, reset: bool) -> np.ndarray:
+        return validate_data(self, X, reset=reset, dtype=np.float64)
+
+    def _init_emission(self, X: np.ndarray) -> None:
+        if self._needs_init("m", "means_"):
+            kmeans = cluster.KMeans(n_clusters=self.n_components,
+                                    random_state=self.random_state, n_init=10)
+            self.means_ = kmeans.fit(X).cluster_centers_
+        if self._needs_init("c", "_covars_"):
+            cv = np.atleast_2d(np.cov(X.T)) + self.min_covar * np.eye(X.shape[1])
+            k = self.n_components
+            self._covars_ = {"spherical": np.full(k, cv.mean()),
+                             "diag": np.tile(np.diag(cv), (k, 1)),
+                             "full": np.tile(cv, (k, 1, 1)), "tied": cv}[self.covariance_type]
+
+    def _check_emission(self) -> None:
+        means = np.asarray(self.means_, dtype=np.float64)
+        if means.ndim != 2 or means.shape[0] != self.n_components:
+            raise ValueError(f"means_ must have shape (n_components, n_features), got "
+                             f"{means.shape}")
+        if hasattr(self, "n_features_in_") and means.shape[1] != self.n_features_in_:
+            raise ValueError(f"means_ has {means.shape[1]} features, X has "
+                             f"{self.n_features_in_}")
+        self.means_ = means
+        if not hasattr(self, "_covars_"):
+            raise ValueError("covars_ must be set when 'c' is not in init_params")
+        self._covars_ = _check_covars(self._covars_, self.covariance_type, self.n_components,
+                                      means.shape[1])
+
+    def _emission(self) -> dict:
+        return {"means": self.means_, "covars": self._covars_}
+
+    def _set_emission(self, emission: dict) -> None:
+        self.means_ = emission["means"]
+        self._covars_ = emission["covars"]
+
+    def _emission_priors(self) -> dict:
+        return {"means_prior": self.means_prior, "means_weight": self.means_weight,
+                "covars_prior": self.covars_prior, "covars_weight": self.covars_weight}
+
+    def _n_emission_scalars(self) -> dict[str, int]:
+        k, d = self.n_components, self.n_features
+        return {"m": k * d, "c": {"spherical": k, "diag": k * d, "full": k * d * (d + 1) // 2,
+                                  "tied": d * (d + 1) // 2}[self.covariance_type]}
+
+
+class CategoricalHMM(BaseHMM):
+    """HMM with categorical emissions over symbols 0..n_features-1; X is (n_samples, 1) ints.
+
+    Parameters as hmmlearn.hmm.CategoricalHMM: n_components, startprob_prior, transmat_prior,
+    emissionprob_prior, n_features (inferred from the data when None), algorithm,
+    random_state, n_iter, tol, verbose, params and init_params (letters s t e),
+    implementation.
+    """
+
+    _emission_letters = "e"
+    _kind = "categorical"
+
+    def __init__(self, n_components: int = 1, startprob_prior=1.0, transmat_prior=1.0, *,
+                 emissionprob_prior=1.0, n_features: int | None = None,
+                 algorithm: str = "viterbi", random_state=None, n_iter: int = 10,
+                 tol: float = 1e-2, verbose: bool = False, params: str = "ste",
+                 init_params: str = "ste", implementation: str = "log"):
+        self.n_components = n_components
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.emissionprob_prior = emissionprob_prior
+        self.n_features = n_features
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.n_iter = n_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.params = params
+        self.init_params = init_params
+        self.implementation = implementation
+
+    def _validate_hyperparameters(self) -> None:
+        super()._validate_hyperparameters()
+        if self.n_features is not None and (
+                not isinstance(self.n_features, (int, np.integer)) or self.n_features < 1):
+            raise ValueError(f"n_features must be None or a positive integer, got "
+                             f"{self.n_features!r}")
+
+    def _symbol_count(self) -> int | None:
+        if hasattr(self, "emissionprob_"):
+            return np.shape(self.emissionprob_)[1]
+        return self.n_features
+
+    def _validate_X(self, X, reset: bool) -> np.ndarray:
+        X = validate_data(self, X, reset=reset, dtype=None)
+        if X.shape[1] != 1:
+            raise ValueError(f"CategoricalHMM expects X of shape (n_samples, 1) holding "
+                             f"symbols, got {X.shape}")
+        if not np.issubdtype(X.dtype, np.integer):
+            if not (np.issubdtype(X.dtype, np.floating) and np.all(np.mod(X, 1) == 0)):
+                raise ValueError(f"Symbols should be integers, got dtype {X.dtype}")
+        symbols = X[:, 0].astype(np.int64)
+        if symbols.min() < 0:
+            raise ValueError("Symbols should be nonnegative")
+        if not reset:
+            count = self._symbol_count()
+        elif self.n_features is not None:
+            count = self.n_features
+        elif hasattr(self, "emissionprob_") and "e" not in self.init_params:
+            count = np.shape(self.emissionprob_)[1]
+        else:
+            count = None
+        if count is not None and symbols.max() >= count:
+            raise ValueError(f"Largest symbol is {symbols.max()} but the model only emits "
+                             f"symbols up to {count - 1}")
+        if reset:
+            self.n_features_ = int(symbols.max()) + 1 if count is None else int(count)
+        return symbols
+
+    def _init_emission(self, X: np.ndarray) -> None:
+        if self._needs_init("e", "emissionprob_"):
+            prob = check_random_state(self.random_state).rand(self.n_components,
+                                                              self.n_features_)
+            self.emissionprob_ = prob / prob.sum(axis=1, keepdims=True)
+
+    def _check_emission(self) -> None:
+        prob = np.atleast_2d(np.asarray(self.emissionprob_, dtype=np.float64))
+        count = getattr(self, "n_features_", None) or self.n_features or prob.shape[1]
+        self.emissionprob_ = check_probabilities("emissionprob_", prob,
+                                                  (self.n_components, count))
+
+    def _emission(self) -> dict:
+        return {"emissionprob": self.emissionprob_}
+
+    def _set_emission(self, emission: dict) -> None:
+        self.emissionprob_ = emission["emissionprob"]
+
+    def _emission_priors(self) -> dict:
+        shape = np.shape(self.emissionprob_)
+        return {"emissionprob_prior": np.broadcast_to(
+            np.asarray(self.emissionprob_prior, np.float64), shape)}
+
+    def _n_emission_scalars(self) -> dict[str, int]:
+        return {"e": self.n_components * (np.shape(self.emissionprob_)[1] - 1)}
