@@ -9,13 +9,17 @@ bound of Burda et al. (2016) with k samples, log (1/k) sum_i p(x, z_i) / q(z_i|x
 >= ELBO and grows toward log p(x) with k; samples are drawn in chunks so memory stays bounded.
 
 task_options: iwae_samples (k; 0 skips it), iwae_chunk (samples per chunk), iwae_batch_size
-(examples per call), iwae_max_examples (0 = the whole test split), figures (bool).
+(examples per call), iwae_max_examples (0 = the whole test split), figures (bool), frechet
+(bool; default on for labelled image data: 'eval/frechet_distance' of prior samples in gdm's
+classifier-feature space, gdm.metrics.frechet), num_samples (for it; 0 = as many as test
+examples), frechet_cache_dir.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from functools import partial
 from typing import Any
 
 import jax
@@ -125,6 +129,7 @@ class ElboTask(GradientTask):
         self.iwae_batch_size = int(options.get("iwae_batch_size", 250))
         self.iwae_max_examples = int(options.get("iwae_max_examples", 0))
         self.figures = bool(options.get("figures", True))
+        self.options = dict(options)
         for key in ("iwae_samples", "iwae_max_examples"):
             if getattr(self, key) < 0:
                 raise ValueError(f"config.task_options.{key} must be >= 0, "
@@ -161,4 +166,28 @@ class ElboTask(GradientTask):
 
             generative.vae_figures(model, variables, dataset, os.path.join(workdir, "figures"),
                                    jax.random.fold_in(rng, 1))
+        from gdm.train.tasks import _sample_report
+
+        if _sample_report.wants_frechet(self.options, dataset):
+            from gdm.metrics.frechet import frechet_distance_to_data
+
+            num = _sample_report.num_samples(self.options, dataset)
+            samples = sample_in_chunks(model, variables, jax.random.fold_in(rng, 2), num)
+            results.update(frechet_distance_to_data(
+                samples, self.config, cache_dir=self.options.get("frechet_cache_dir") or None))
         return results
+
+
+@partial(jax.jit, static_argnums=(0, 3))
+def _sample_chunk(model, variables, rng, n):
+    return model.apply(variables, rng, n, method="sample")
+
+
+def sample_in_chunks(model, variables, rng: jax.Array, num: int, chunk_size: int = 1000,
+                     ) -> np.ndarray:
+    """`num` prior samples (decoder means), drawn in equal chunks so one compile serves all."""
+    chunk_size = min(chunk_size, num)
+    keys = range(-(-num // chunk_size))
+    parts = [np.asarray(_sample_chunk(model, variables, jax.random.fold_in(rng, i), chunk_size))
+             for i in keys]
+    return np.concatenate(parts)[:num]

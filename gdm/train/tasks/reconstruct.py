@@ -82,6 +82,8 @@ class ReconstructTask(GradientTask):
             return np.asarray(model.apply(variables, jnp.asarray(x), method="reconstruct"))
 
         shape = generative.image_shape_of(dataset)
+        if shape is None:
+            return {}
         directory = os.path.join(workdir, "figures")
         generative.reconstructions(images, reconstruct(images), shape, directory)
         rng = jax.random.key(int(self.config.get("seed", 0)))
