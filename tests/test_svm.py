@@ -76,7 +76,7 @@ def test_multiclass_matches_libsvm(kernel, kw):
 
 def test_callable_and_precomputed_kernels():
     X, y, Xt, _ = _digits(200)
-    y, yt = y % 2, None
+    y = y % 2
 
     def kernel(A, B):
         return jnp.exp(-0.5 * jnp.sum((A[:, None] - B[None]) ** 2, -1))
@@ -112,7 +112,7 @@ def test_separable_problem_has_libsvm_support_vectors():
 
 
 def test_ovr_shape_and_working_set_decomposition():
-    X, y, Xt, _ = _digits(500)
+    X, y, Xt, _ = _digits()
     ref = sk_svm.SVC(C=5.0).fit(X, y)
     whole = SVC(C=5.0).fit(X, y)
     split = SVC(C=5.0, working_set_size=32).fit(X, y)  # forces many working-set rounds
@@ -190,9 +190,8 @@ def test_string_labels_keep_sklearn_class_order():
 
 
 def test_class_and_sample_weights_match_libsvm():
-    X, y = make_classification(200, 4, n_informative=3, n_redundant=0, n_classes=3,
-                               random_state=0)
-    w = np.random.default_rng(0).uniform(0.2, 3.0, 200)
+    X, y = load_iris(return_X_y=True)
+    w = np.random.default_rng(0).uniform(0.2, 3.0, len(y))
     for kw, sw in (({"class_weight": {0: 4.0, 2: 0.5}}, None), ({"class_weight": "balanced"}, w),
                    ({}, w)):
         ours = SVC(C=2.0, **kw).fit(X, y, sample_weight=sw)

@@ -22,6 +22,18 @@ from gdm._buckets import bucket_size, pad_to
 from gdm.svm import _kernels, _solver
 
 NO_LIMIT = 10_000_000  # libsvm's default cap on SMO steps when max_iter=-1
+MIN_ROWS = 64  # tiny fits (check_estimator, CV folds) share a few compiled shapes
+
+
+def rows_bucket(n: int, minimum: int = MIN_ROWS) -> int:
+    return bucket_size(n, minimum)
+
+
+def pad_features(X: np.ndarray) -> np.ndarray:
+    """Zero features change no kernel (dot products and distances stay), so pad few features
+    to a bucket to share compilations; wide inputs only to a multiple of 8."""
+    d = X.shape[1]
+    return pad_to(X, bucket_size(d, 8) if d < 64 else -(-d // 8) * 8, axis=1)
 
 
 def precision(dtype: str):
@@ -112,7 +124,7 @@ class BaseLibSVM(BaseEstimator):
     def _kernel_on_slots(self, X, order, n_rows, n_cols):
         """Kernel (n_rows x n_cols) between samples X[order] padded with zero rows, + diag."""
         if isinstance(self.kernel, str) and self.kernel != "precomputed":
-            X_cols = pad_to(np.asarray(X[order], self._float), n_cols)
+            X_cols = pad_to(pad_features(np.asarray(X[order], self._float)), n_cols)
             return _fit_kernel(jnp.asarray(X_cols), n_rows, self._gamma, self.coef0,
                                kind=self.kernel, degree=int(self.degree))
         K = X if self.kernel == "precomputed" else np.asarray(self.kernel(X, X))
@@ -148,13 +160,13 @@ class BaseLibSVM(BaseEstimator):
                  else np.asarray(self.kernel(X, self._sv_fit), np.float64))
             return K @ self._sv_coef - self._rho
         with precision(self.dtype):
-            n_b = bucket_size(n)
+            n_b = rows_bucket(n)
             chunk = min(int(self.predict_chunk), n_b)
             n_b = -(-n_b // chunk) * chunk
-            s_b = bucket_size(len(self.support_))
+            s_b = rows_bucket(len(self.support_))
             dec = _decision(
-                jnp.asarray(pad_to(np.asarray(X, self._float), n_b)),
-                jnp.asarray(pad_to(self.support_vectors_.astype(self._float), s_b)),
+                jnp.asarray(pad_to(pad_features(np.asarray(X, self._float)), n_b)),
+                jnp.asarray(pad_to(pad_features(self.support_vectors_.astype(self._float)), s_b)),
                 jnp.asarray(pad_to(self._sv_coef.astype(self._float), s_b)),
                 jnp.asarray(self._rho, self._float), self._gamma, self.coef0,
                 kind=self.kernel, degree=int(self.degree), chunk=chunk)

@@ -14,7 +14,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from gdm._buckets import bucket_size, pad_to
 from gdm.svm import _platt
-from gdm.svm._base import BaseLibSVM, precision
+from gdm.svm._base import MIN_ROWS, BaseLibSVM, precision, rows_bucket
 
 N_PROBABILITY_FOLDS = 5  # libsvm's internal cross-validation for Platt scaling
 
@@ -35,7 +35,7 @@ def ovo_layout(class_of_slot, counts, n, n_rows):
         valid = slot < n
         y = np.where(pad_to(class_of_slot, n_rows)[None] == 0, 1.0, -1.0) * valid
         return slot, valid, y, np.zeros((1, 1), np.int64), n_rows, n_rows, first, second
-    L = bucket_size(int(counts.max()))
+    L = bucket_size(int(counts.max()), MIN_ROWS // 2)
     t = np.arange(L)
     slot = np.concatenate([starts[first][:, None] + t, starts[second][:, None] + t], axis=1)
     valid = np.concatenate([t < counts[first][:, None], t < counts[second][:, None]], axis=1)
@@ -111,7 +111,7 @@ class SVC(ClassifierMixin, BaseLibSVM):
         order = np.argsort(y_enc, kind="stable")
         class_of_slot = y_enc[order]
         counts = np.bincount(class_of_slot, minlength=k)
-        n_rows = bucket_size(n)
+        n_rows = rows_bucket(n)
         slot, valid, yv, seg, L, n_cols, first, second = ovo_layout(
             class_of_slot, counts, n, n_rows)
         c_slot = pad_to(np.maximum(self.C * self.class_weight_[class_of_slot]
@@ -268,7 +268,7 @@ class SVR(RegressorMixin, BaseLibSVM):
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         self._gamma = self._resolve_gamma(X)
         n = len(y)
-        n_rows = bucket_size(n)
+        n_rows = rows_bucket(n)
         valid = (np.arange(n_rows) < n).astype(float)
         z = pad_to(y, n_rows)
         c = pad_to(np.maximum(self.C * sample_weight, 0), n_rows)

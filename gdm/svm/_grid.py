@@ -19,9 +19,9 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import compute_class_weight
 from sklearn.utils.validation import check_X_y
 
-from gdm._buckets import bucket_size, pad_to
+from gdm._buckets import pad_to
 from gdm.svm import _kernels, _solver
-from gdm.svm._base import NO_LIMIT, precision
+from gdm.svm._base import NO_LIMIT, pad_features, precision, rows_bucket
 from gdm.svm._classes import SVC, ovo_layout
 
 
@@ -100,7 +100,7 @@ def fit_grid(X, y, *, C: Sequence[float], gamma: Sequence[float | str], kernel: 
     order = np.argsort(y_enc, kind="stable")
     class_of_slot = y_enc[order]
     counts = np.bincount(class_of_slot, minlength=k)
-    n_rows = bucket_size(n)
+    n_rows = rows_bucket(n)
     slot, valid, yv, seg, L, n_cols, first, second = ovo_layout(class_of_slot, counts, n, n_rows)
     fold_of_slot = pad_to(fold_of_sample[order], n_cols, value=-1)
     cls_pad = pad_to(class_of_slot, n_cols)
@@ -114,7 +114,7 @@ def fit_grid(X, y, *, C: Sequence[float], gamma: Sequence[float | str], kernel: 
     q = working_set_size // 2 * 2
     fdt = np.float64 if dtype == "float64" else np.float32
     with precision(dtype):
-        X_cols = pad_to(np.asarray(X[order], fdt), n_cols)
+        X_cols = pad_to(pad_features(np.asarray(X[order], fdt)), n_cols)
         scores, steps, gap = _grid_scores(
             jnp.asarray(X_cols), jnp.asarray(gammas, fdt), coef0, jnp.asarray(y_all, fdt),
             jnp.asarray(-(y_all != 0).astype(fdt)), jnp.asarray(c_var.reshape(n_prob, -1), fdt),
