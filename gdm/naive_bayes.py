@@ -178,12 +178,12 @@ class GaussianNB(_BaseNB):
             else:
                 self.class_prior_ = np.zeros(n_classes)
         elif n_features != self.theta_.shape[1]:
-            raise ValueError("Number of features %d does not match previous data %d."
-                             % (n_features, self.theta_.shape[1]))
+            raise ValueError(f"Number of features {n_features} does not match previous data "
+                             f"{self.theta_.shape[1]}.")
         unseen = ~np.isin(np.unique(y), self.classes_)
         if unseen.any():
-            raise ValueError("The target label(s) %s in y do not exist in the initial classes %s"
-                             % (np.unique(y)[unseen], self.classes_))
+            raise ValueError(f"The target label(s) {np.unique(y)[unseen]} in y do not exist in "
+                             f"the initial classes {self.classes_}")
         y_index = np.searchsorted(self.classes_, y)
         Yw = (y_index[:, None] == np.arange(n_classes)[None, :]).astype(np.float64)
         if sample_weight is not None:
@@ -251,9 +251,7 @@ class _BaseDiscreteNB(_BaseNB):
     def fit(self, X, y, sample_weight=None) -> _BaseDiscreteNB:
         self._validate_params()
         X, y = validate_data(self, X, y)
-        labelbin = LabelBinarizer()
-        Y = labelbin.fit_transform(y)
-        self.classes_ = labelbin.classes_
+        self.classes_ = LabelBinarizer().fit(y).classes_
         self.class_count_ = np.zeros(len(self.classes_))
         self.feature_count_ = np.zeros((len(self.classes_), X.shape[1]))
         return self._update(X, y, sample_weight)
