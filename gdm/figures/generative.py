@@ -107,7 +107,9 @@ def latent_scatter(panels: dict[str, tuple[np.ndarray, np.ndarray]], directory: 
         ax.set_title(title)
         ax.set_xlabel("z1")
         ax.set_ylabel("z2")
-    fig.colorbar(points, ax=axes, ticks=range(10), label="class")
+    handles, names = points.legend_elements()
+    ax.legend(handles, names, title="class", loc="center left", bbox_to_anchor=(1.0, 0.5),
+              fontsize=7)
     return save(fig, directory, name)
 
 
