@@ -138,7 +138,10 @@ class ClassifierFeatures:
 
         workdir = os.path.join(self.directory, "classifier")
         self.results = loop.train_and_evaluate(self.config, workdir, quiet=True)  # or resume
-        self._model, self._variables = _restore_classifier(self.config, workdir)
+        from gdm.train.restore import restore_state
+
+        _, self._model, state = restore_state(self.config, workdir)
+        self._variables = {"params": state.params, **state.model_state}
 
     def __call__(self, x: np.ndarray, image_shape: tuple[int, ...]) -> np.ndarray:
         """Features (N, 84) of samples x (N, ...) reshaped to `image_shape`, in fixed-size
@@ -153,24 +156,6 @@ class ClassifierFeatures:
             feats = _features_chunk(self._model, self._variables, padded)
             out.append(np.asarray(feats)[:len(chunk)])
         return np.concatenate(out)
-
-
-def _restore_classifier(config: ml_collections.ConfigDict, workdir: str):
-    """(model, variables) of the trained classifier from its latest orbax checkpoint, using
-    the loop's own builders so the state template matches what the loop saved."""
-    from gdm.train import loop, parallel
-    from gdm.train.checkpoint import Checkpointer
-    from gdm.train.optim import make_optimizer
-
-    dataset = loop.load_dataset(config)
-    task, model = loop.build(config, dataset)
-    template, _ = loop._initial_state(config, task, model, dataset,
-                                      make_optimizer(config.optimizer, config.num_train_steps),
-                                      parallel.make_mesh())
-    checkpointer = Checkpointer(workdir, keep=config.keep_checkpoints)
-    state = jax.device_get(checkpointer.restore(template))
-    checkpointer.close()
-    return model, {"params": state.params, **state.model_state}
 
 
 def _reference(features: ClassifierFeatures, config: ml_collections.ConfigDict):

@@ -118,10 +118,12 @@ class RBM(nn.Module):
         padded = -(-num_visible // chunk_size) * chunk_size
         idx = jnp.arange(padded).reshape(-1, chunk_size) % num_visible
 
+        weights, visible_bias = jnp.asarray(self.weights), jnp.asarray(self.visible_bias)
+
         def chunk(ids):
-            shift = sign[:, ids, None] * self.weights[ids][None]  # (B, C, H)
+            shift = sign[:, ids, None] * weights[ids][None]  # (B, C, H)
             soft = jnp.sum(nn.softplus(pre[:, None, :] + shift), axis=-1)  # (B, C)
-            delta_f = -(sign[:, ids] * self.visible_bias[ids]) - soft + base[:, None]
+            delta_f = -(sign[:, ids] * visible_bias[ids]) - soft + base[:, None]
             return jax.nn.log_sigmoid(delta_f)  # log p(v_i | v_-i) = log sigmoid(F(v~) - F(v))
 
         terms = jax.lax.map(chunk, idx)  # (num_chunks, B, C)

@@ -28,7 +28,7 @@ def wants_frechet(options: dict[str, Any], dataset: Any) -> bool:
 def report(samples: np.ndarray, config: Any, options: dict[str, Any], dataset: Any,
            workdir: str, prefix: str) -> dict[str, float]:
     figures = os.path.join(workdir, "figures")
-    if dataset.image_shape is not None:
+    if dataset.image_shape is not None and options.get("figures", True):
         sample_grid(samples, figures, f"{prefix}_samples", image_shape=dataset.image_shape,
                     title=f"{prefix.upper()} samples")
     if not wants_frechet(options, dataset):

@@ -16,8 +16,9 @@ the test log-likelihood, samples, filters and the Frechet distance of samples to
 
 task_options (all optional): cd_steps (k, 1), persistent (True), num_chains (batch_size),
 exact_pseudo_likelihood (True), pseudo_likelihood_chunk (64 visible units at a time),
-ais_chains (100), ais_steps (3000), sample_steps (1000 Gibbs sweeps for final samples),
-num_samples, frechet, frechet_cache_dir (as in gdm.train.tasks.gan).
+ais_chains (100), ais_steps (3000; 0 skips AIS), sample_steps (200 Gibbs sweeps from noise for
+the final samples; 0 skips sampling, the figure and the Frechet distance), num_samples, frechet,
+frechet_cache_dir, figures (as in gdm.train.tasks.gan).
 """
 
 from __future__ import annotations
@@ -54,12 +55,12 @@ class ContrastiveDivergenceTask(Task):
         self.pl_chunk = int(opts.get("pseudo_likelihood_chunk", 64))
         self.ais_chains = int(opts.get("ais_chains", 100))
         self.ais_steps = int(opts.get("ais_steps", 3000))
-        self.sample_steps = int(opts.get("sample_steps", 1000))
+        self.sample_steps = int(opts.get("sample_steps", 200))
         for key, value in (("cd_steps", self.cd_steps), ("num_chains", self.num_chains),
                            ("pseudo_likelihood_chunk", self.pl_chunk),
                            ("ais_chains", self.ais_chains), ("ais_steps", self.ais_steps),
                            ("sample_steps", self.sample_steps)):
-            if value < 1:
+            if value < (0 if key in ("ais_steps", "sample_steps") else 1):
                 raise ValueError(f"task_options.{key} must be >= 1, got {value}")
 
     def init(self, model, rng, x):
@@ -111,19 +112,22 @@ class ContrastiveDivergenceTask(Task):
 
         seed_key = jax.random.key(int(self.config.seed))
         params = jax.device_get(state.params)
-        log_z = ais_log_partition(params, base_rate_bias(_flat(dataset.x_train)),
-                                  jax.random.fold_in(seed_key, 0xA15), self.ais_chains,
-                                  self.ais_steps)
-        test_nfe = -np.asarray(_free_energy_chunked(model, params, _flat(dataset.x_test)))
-        results = {"eval/log_partition": float(log_z),
-                   "eval/log_likelihood": float(np.mean(test_nfe) - float(log_z))}
-        num = _sample_report.num_samples(self.options, dataset)
-        samples = np.asarray(_sample(model, params, jax.random.fold_in(seed_key, 0x5A3), num,
-                                     self.sample_steps))
-        if dataset.image_shape is not None:
+        results = {}
+        if self.ais_steps:
+            log_z = ais_log_partition(params, base_rate_bias(_flat(dataset.x_train)),
+                                      jax.random.fold_in(seed_key, 0xA15), self.ais_chains,
+                                      self.ais_steps)
+            test_nfe = -np.asarray(_free_energy_chunked(model, params, _flat(dataset.x_test)))
+            results = {"eval/log_partition": float(log_z),
+                       "eval/log_likelihood": float(np.mean(test_nfe) - float(log_z))}
+        if dataset.image_shape is not None and self.options.get("figures", True):
             rbm_filters(params["weights"], f"{workdir}/figures", image_shape=dataset.image_shape)
-        results.update(_sample_report.report(samples, self.config, self.options, dataset,
-                                             workdir, prefix="rbm"))
+        if self.sample_steps:
+            num = _sample_report.num_samples(self.options, dataset)
+            samples = np.asarray(_sample(model, params, jax.random.fold_in(seed_key, 0x5A3),
+                                         num, self.sample_steps))
+            results.update(_sample_report.report(samples, self.config, self.options, dataset,
+                                                 workdir, prefix="rbm"))
         return results
 
 

@@ -12,11 +12,14 @@ optimizer states ({'generator': ..., 'discriminator': ...}) built from config.op
 loop checkpoints and resumes them like any other state.
 
 task_options (all optional):
+  adam_b1: Adam's first-moment decay when config.optimizer.name is "adam" (default 0.5, the
+           DCGAN setting: 0.9 lets the two players' momenta chase each other and oscillate).
   discriminator_lr_scale: the discriminator's learning rate relative to config.optimizer's.
   num_samples: samples drawn at the end for the figure and the Frechet distance
                (default: as many as test examples, capped at 10,000).
   frechet: compute eval/frechet_distance at the end (default True for labelled image data).
   frechet_cache_dir: where the feature classifier is cached (see gdm.metrics.frechet).
+  figures: draw the sample grid into workdir/figures at the end (default True).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from gdm.train.optim import make_schedule
 from gdm.train.tasks.base import Task, apply_model
 
 PLAYERS = ("generator", "discriminator")
@@ -83,6 +87,12 @@ class GanTask(Task):
         if set(params) != set(PLAYERS):
             raise ValueError(f"the gan task needs a model with params {PLAYERS} (model.name="
                              f"'gan'), got {sorted(params)}")
+        if self.config.optimizer.name == "adam":  # rebuilt with the GAN's b1, same schedule
+            tx = optax.adam(make_schedule(self.config.optimizer, self.config.num_train_steps),
+                            b1=float(self.options.get("adam_b1", 0.5)))
+            if self.config.optimizer.get("weight_decay", 0.0):
+                tx = optax.chain(optax.add_decayed_weights(self.config.optimizer.weight_decay),
+                                 tx)
         scale = float(self.options.get("discriminator_lr_scale", 1.0))
         if scale <= 0:
             raise ValueError(f"task_options.discriminator_lr_scale must be > 0, got {scale}")
