@@ -10,7 +10,7 @@ import importlib.util
 import os
 import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
 from ml_collections import config_flags
 
 config_flags.DEFINE_config_file("config", None, "Experiment config file (get_config).",
@@ -89,7 +89,7 @@ def entry() -> None:
     except (AttributeError, KeyError) as e:
         key = _unknown_override(sys.argv)
         sys.exit(f"gdm: error: unknown config key {key or e}; see the config file for the keys")
-    app.run(main)
+    main(sys.argv)
 
 
 if __name__ == "__main__":

@@ -35,19 +35,27 @@ def activation(name: str) -> Callable:
 
 
 class MLP(nn.Module):
-    """`depth` hidden layers of `width` units, then `num_outputs` linear outputs."""
+    """`depth` hidden layers of `width` units, then `num_outputs` linear outputs.
+
+    batch_norm=True normalizes each hidden layer's pre-activations (statistics in the train
+    state, over the global batch when data-parallel).
+    """
 
     num_outputs: int = 10
     depth: int = 2
     width: int = 256
     activation: str = "relu"
     dropout: float = 0.0
+    batch_norm: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         x = x.reshape(x.shape[0], -1)
         for _ in range(self.depth):
-            x = activation(self.activation)(nn.Dense(self.width)(x))
+            x = nn.Dense(self.width, use_bias=not self.batch_norm)(x)
+            if self.batch_norm:
+                x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)
+            x = activation(self.activation)(x)
             if self.dropout > 0:
                 x = nn.Dropout(self.dropout, deterministic=not train)(x)
         return nn.Dense(self.num_outputs)(x)

@@ -81,7 +81,10 @@ def _make_steps(task, model, tx, mesh):
     def train_step(state, batch, window):
         rng = jax.random.fold_in(state.rng, state.step)
         new_state, metrics = task.train_step(model, tx, state, batch, rng)
-        finite = jnp.isfinite(metrics["loss"])
+        # A step is bad if its loss or the parameters it produced are not finite, so every
+        # checkpoint saved before the stop holds finite parameters.
+        finite = jnp.isfinite(metrics["loss"]) & jnp.all(jnp.asarray(
+            [jnp.all(jnp.isfinite(p)) for p in jax.tree.leaves(new_state.params)]))
         first_bad = jnp.where((window["first_bad"] < 0) & ~finite, state.step,
                               window["first_bad"])
         sums = {k: window["sums"][k] + v for k, v in metrics.items()}
@@ -188,7 +191,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
             checkpointer.wait()
             last = checkpointer.latest_step()
             raise NonFiniteLossError(
-                f"loss became NaN or Inf at step {first_bad}; stopping. The last good "
+                f"loss or parameters became NaN or Inf at step {first_bad}; stopping. "
+                f"The last good "
                 f"checkpoint is step {last} in {workdir}/checkpoints")
 
     with _SigtermFlag() as sigterm:
