@@ -192,8 +192,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
             last = checkpointer.latest_step()
             raise NonFiniteLossError(
                 f"loss or parameters became NaN or Inf at step {first_bad}; stopping. "
-                f"The last good "
-                f"checkpoint is step {last} in {workdir}/checkpoints")
+                f"The last good checkpoint is step {last} in {workdir}/checkpoints")
 
     with _SigtermFlag() as sigterm:
         for step in range(start, config.num_train_steps):
