@@ -41,11 +41,13 @@ def precision(dtype: str):
     return jax.enable_x64(True) if dtype == "float64" else contextlib.nullcontext()
 
 
-@partial(jax.jit, static_argnames=("n_rows", "kind", "degree"))
-def _fit_kernel(X_cols, n_rows, gamma, coef0, *, kind, degree):
-    """Kernel between the first n_rows slots and every column slot, plus its diagonal."""
-    K = _kernels.kernel(X_cols[:n_rows], X_cols, kind, gamma, coef0, degree)
-    return K, _kernels.kernel_diag(X_cols, kind, gamma, coef0, degree)
+@partial(jax.jit, static_argnames=("n_cols", "kind", "degree"))
+def _fit_kernel(X_rows, n_cols, gamma, coef0, *, kind, degree):
+    """Kernel between the slots (zero columns beyond them) and its diagonal."""
+    blocks = 4 if X_rows.shape[0] >= 2048 else 1
+    K = _kernels.symmetric_gram(X_rows, n_cols, kind, gamma, coef0, degree, blocks)
+    diag = _kernels.kernel_diag(X_rows, kind, gamma, coef0, degree)
+    return K, jnp.pad(diag, (0, n_cols - X_rows.shape[0]))
 
 
 @partial(jax.jit, static_argnames=("kind", "degree", "chunk"))
@@ -124,8 +126,8 @@ class BaseLibSVM(BaseEstimator):
     def _kernel_on_slots(self, X, order, n_rows, n_cols):
         """Kernel (n_rows x n_cols) between samples X[order] padded with zero rows, + diag."""
         if isinstance(self.kernel, str) and self.kernel != "precomputed":
-            X_cols = pad_to(pad_features(np.asarray(X[order], self._float)), n_cols)
-            return _fit_kernel(jnp.asarray(X_cols), n_rows, self._gamma, self.coef0,
+            X_rows = pad_to(pad_features(np.asarray(X[order], self._float)), n_rows)
+            return _fit_kernel(jnp.asarray(X_rows), n_cols, self._gamma, self.coef0,
                                kind=self.kernel, degree=int(self.degree))
         K = X if self.kernel == "precomputed" else np.asarray(self.kernel(X, X))
         K = np.asarray(K, self._float)[np.ix_(order, order)]

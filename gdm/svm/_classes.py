@@ -24,8 +24,8 @@ def ovo_layout(class_of_slot, counts, n, n_rows):
 
     Returns (slot, valid, y, starts, L, n_cols, first, second). Two classes: one problem over
     all slots. More: pair (a, b) is segment [start_a, start_a + L) then [start_b, start_b + L)
-    with L the bucketed largest class; the kernel gets L extra zero columns so that every
-    segment is a full-width slice.
+    with L the bucketed largest class; the kernel gets a few zero columns past the slots so
+    that every segment is a full-width slice.
     """
     k = len(counts)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
@@ -35,13 +35,17 @@ def ovo_layout(class_of_slot, counts, n, n_rows):
         valid = slot < n
         y = np.where(pad_to(class_of_slot, n_rows)[None] == 0, 1.0, -1.0) * valid
         return slot, valid, y, np.zeros((1, 1), np.int64), n_rows, n_rows, first, second
-    L = bucket_size(int(counts.max()), MIN_ROWS // 2)
+    L = int(counts.max())
+    L = bucket_size(L, MIN_ROWS // 2) if L <= 512 else -(-L // 128) * 128
     t = np.arange(L)
     slot = np.concatenate([starts[first][:, None] + t, starts[second][:, None] + t], axis=1)
     valid = np.concatenate([t < counts[first][:, None], t < counts[second][:, None]], axis=1)
     y = np.concatenate([np.ones((len(first), L)), -np.ones((len(first), L))], axis=1) * valid
     seg = np.stack([starts[first], starts[second]], axis=1)
-    return slot, valid, y, seg, L, n_rows + L, first, second
+    # Columns past the slots, so the last class's segment is a full-width slice.
+    overhang = int(np.max(starts + L)) - n_rows
+    n_cols = n_rows + (bucket_size(overhang, 8) if overhang > 0 else 0)
+    return slot, valid, y, seg, L, n_cols, first, second
 
 
 def ovr_decision_function(dec, k, first, second):
@@ -76,7 +80,7 @@ class SVC(ClassifierMixin, BaseLibSVM):
     def __init__(self, *, C=1.0, kernel="rbf", degree=3, gamma="scale", coef0=0.0,
                  probability=False, tol=1e-3, cache_size=1024, class_weight=None, max_iter=-1,
                  decision_function_shape="ovr", break_ties=False, random_state=None,
-                 working_set_size=2048, predict_chunk=2048, dtype="float32"):
+                 working_set_size=512, predict_chunk=2048, dtype="float32"):
         self.C = C
         self.kernel = kernel
         self.degree = degree
@@ -245,7 +249,7 @@ class SVR(RegressorMixin, BaseLibSVM):
     }
 
     def __init__(self, *, kernel="rbf", degree=3, gamma="scale", coef0=0.0, tol=1e-3, C=1.0,
-                 epsilon=0.1, cache_size=1024, max_iter=-1, working_set_size=2048,
+                 epsilon=0.1, cache_size=1024, max_iter=-1, working_set_size=512,
                  predict_chunk=2048, dtype="float32"):
         self.kernel = kernel
         self.degree = degree

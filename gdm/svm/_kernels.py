@@ -52,6 +52,27 @@ def kernel_diag(A, kind: str, gamma, coef0, degree: int) -> jax.Array:
     return finish(base_diag(A, kind), kind, gamma, coef0, degree)
 
 
+def symmetric_gram(X, n_cols: int, kind: str, gamma, coef0, degree: int, blocks: int):
+    """kernel(X, X) padded with zero columns to n_cols, computing each block pair once.
+
+    The Gram matrix is symmetric: of blocks x blocks tiles only the upper triangle is
+    multiplied (10 of 16 for blocks=4), the rest are transposes. Saves ~35% of the fit's
+    largest matmul.
+    """
+    n = X.shape[0]
+    if blocks <= 1 or n % blocks:
+        K = kernel(X, X, kind, gamma, coef0, degree)
+        return jnp.pad(K, ((0, 0), (0, n_cols - n)))
+    b = n // blocks
+    parts = [X[i * b:(i + 1) * b] for i in range(blocks)]
+    tiles = {(i, j): kernel(parts[i], parts[j], kind, gamma, coef0, degree)
+             for i in range(blocks) for j in range(i, blocks)}
+    extra = [jnp.zeros((b, n_cols - n), X.dtype)] if n_cols > n else []
+    rows = [jnp.concatenate([tiles[i, j] if j >= i else tiles[j, i].T for j in range(blocks)]
+                            + extra, axis=1) for i in range(blocks)]
+    return jnp.concatenate(rows, axis=0)
+
+
 def chunked_apply(fn, X: jax.Array, chunk: int) -> jax.Array:
     """fn over row blocks of X (rows a multiple of chunk), bounding temporaries to one block."""
     n = X.shape[0]

@@ -169,13 +169,15 @@ def _solve_decomposed(K, diag, prob, slot, q, tol, max_iter, inner_ratio, max_in
         v_up, i_up = lax.top_k(jnp.where(up, minus_yg, -jnp.inf), half)
         v_low, i_low = lax.top_k(jnp.where(low, -minus_yg, -jnp.inf), half)
         mark = jnp.zeros(m, bool).at[i_up].max(v_up > -jnp.inf).at[i_low].max(v_low > -jnp.inf)
-        (ws,) = jnp.nonzero(mark, size=q, fill_value=m)  # m = out of range = unused entry
-        return ws, jnp.arange(q) < jnp.sum(mark)
+        # The marked variables (at most q), as q distinct indices; unmarked fillers are dead.
+        rank = jnp.where(mark, m - jnp.arange(m), 0).astype(jnp.float32)
+        score, ws = lax.top_k(rank, q)
+        return ws, score > 0
 
     def body(state):
         alpha, grad, steps, gap, it = state
         ws, live = jax.vmap(select)(prob.y, prob.C, alpha, grad)
-        take = partial(jnp.take_along_axis, indices=ws, axis=1, mode="clip")
+        take = partial(jnp.take_along_axis, indices=ws, axis=1)
         s_ws = take(slot)
         k_ws = K[s_ws[:, :, None], s_ws[:, None, :]]
         y_ws = jnp.where(live, take(prob.y), 0)
@@ -187,7 +189,7 @@ def _solve_decomposed(K, diag, prob, slot, q, tol, max_iter, inner_ratio, max_in
             lambda kb, d, y, c, a, g, e, mx: _smo(lambda i: kb[i], d, y, c, a, g, e, mx)
         )(k_ws, diag[s_ws], y_ws, c_ws, a_ws, g_ws, eps, budget)
         delta = jnp.where(live, a_new - a_ws, 0)
-        alpha = alpha.at[rows, ws].set(a_new, mode="drop")
+        alpha = alpha.at[rows, ws].set(a_new)
         dbeta = jnp.zeros((P, K.shape[0]), K.dtype).at[rows, s_ws].add(y_ws * delta, mode="drop")
         dk = dbeta @ K
         grad = grad + prob.y * jnp.take_along_axis(dk, slot, axis=1)
