@@ -201,7 +201,8 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase):
                                                   n_classes=len(self.classes_)))
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class KNeighborsRegressor(RegressorMixin, _KNeighborsBase):
