@@ -1,0 +1,72 @@
+"""Experiment configs: each loads and validates; the tfds ones run a step on tfds mock data."""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import json
+import os
+
+import pytest
+
+from gdm.train.config import validate
+from gdm.train.loop import train_and_evaluate
+from tests.helpers_train import REPO
+
+CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, "experiments",
+                                                                          "*.py"))
+                 if not os.path.basename(p).startswith(("_", "base_config")))
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_config_loads_and_validates(name):
+    config = importlib.import_module(f"experiments.{name}").get_config()
+    if config.get("runner", "train") == "train":
+        validate(config)
+    else:
+        assert importlib.import_module(f"gdm.runners.{config.runner}").run
+
+
+@pytest.mark.parametrize("name,overrides", [
+    ("cnn_mnist", {}),
+    ("resnet_cifar10", {"model.depth": 8, "model.width": 4}),
+])
+def test_tfds_experiment_runs_on_mock_data(name, overrides, tmp_path):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    config = importlib.import_module(f"experiments.{name}").get_config()
+    for key, value in overrides.items():
+        section, leaf = key.split(".")
+        config[section][leaf] = value
+    config.batch_size = 8
+    config.eval_batch_size = 8
+    config.num_train_steps = 2
+    config.log_every_steps = 1
+    with tfds.testing.mock_data(num_examples=16):
+        results = train_and_evaluate(config, str(tmp_path), quiet=True)
+    assert 0.0 <= results["eval/accuracy"] <= 1.0
+
+
+def test_cnn_mnist_offline_on_the_real_idx_files(mnist_dir, tmp_path):
+    config = importlib.import_module("experiments.cnn_mnist").get_config()
+    config.dataset.name = "mnist_idx"
+    config.dataset.data_dir = mnist_dir
+    config.num_train_steps = 150
+    config.log_every_steps = 50
+    results = train_and_evaluate(config, str(tmp_path), quiet=True)
+    assert results["eval/accuracy"] > 0.85  # 150 steps of LeNet-5 on 8,000 real digits
+
+
+def test_compare_runner_prints_and_writes_a_table(tmp_path, capsys):
+    from gdm.runners import compare
+
+    config = importlib.import_module("experiments.digits_classifiers").get_config()
+    config.experiments = "experiments/logreg_digits.py"
+    results = compare.run(config, str(tmp_path))
+    assert results["logreg_digits/eval/accuracy"] >= 0.95
+    table = (tmp_path / "results.md").read_text()
+    assert "| logreg_digits | logistic_regression |" in table
+    assert table.splitlines()[0] in capsys.readouterr().out
+    assert json.loads((tmp_path / "results.json").read_text()) == results
+    config.experiments = "experiments/no_such.py"
+    with pytest.raises(ValueError, match="config.experiments"):
+        compare.run(config, str(tmp_path / "bad"))
