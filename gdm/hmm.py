@@ -149,9 +149,20 @@ class GaussianHMM(BaseHMM):
             raise ValueError(f"min_covar must be a non-negative number, got {self.min_covar!r}")
 
     def _validate_X(self, X, reset: bool) -> np.ndarray:
-        return validate_data(self, X, reset=reset, dtype=np.float64)
+        X = validate_data(self, X, reset=reset, dtype=np.float64)
+        if not reset and hasattr(self, "means_") and X.shape[1] != np.shape(self.means_)[1]:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {np.shape(self.means_)[1]} features (means_)")
+        return X
 
     def _init_emission(self, X: np.ndarray) -> None:
+        n, k = X.shape[0], self.n_components
+        if self._needs_init("m", "means_") and n < k:
+            raise ValueError(f"n_samples={n} should be >= n_components={k} for the k-means "
+                             f"initialization of means_")
+        if self._needs_init("c", "_covars_") and n < 2:
+            raise ValueError(f"n_samples={n}: at least 2 samples are needed to initialize "
+                             f"covars_ from the data covariance")
         if self._needs_init("m", "means_"):
             kmeans = cluster.KMeans(n_clusters=self.n_components,
                                     random_state=self.random_state, n_init=10)
@@ -163,7 +174,7 @@ class GaussianHMM(BaseHMM):
                              "diag": np.tile(np.diag(cv), (k, 1)),
                              "full": np.tile(cv, (k, 1, 1)), "tied": cv}[self.covariance_type]
 
-    def _check_emission(self) -> None:
+    def _checked_emission(self) -> dict:
         means = np.asarray(self.means_, dtype=np.float64)
         if means.ndim != 2 or means.shape[0] != self.n_components:
             raise ValueError(f"means_ must have shape (n_components, n_features), got "
@@ -171,20 +182,17 @@ class GaussianHMM(BaseHMM):
         if hasattr(self, "n_features_in_") and means.shape[1] != self.n_features_in_:
             raise ValueError(f"means_ has {means.shape[1]} features, X has "
                              f"{self.n_features_in_}")
-        self.means_ = means
         if not hasattr(self, "_covars_"):
             raise ValueError("covars_ must be set when 'c' is not in init_params")
-        self._covars_ = _check_covars(self._covars_, self.covariance_type, self.n_components,
-                                      means.shape[1])
-
-    def _emission(self) -> dict:
-        return {"means": self.means_, "covars": self._covars_}
+        covars = _check_covars(self._covars_, self.covariance_type, self.n_components,
+                               means.shape[1])
+        return {"means": means, "covars": covars}
 
     def _set_emission(self, emission: dict) -> None:
         self.means_ = emission["means"]
         self._covars_ = emission["covars"]
 
-    def _emission_priors(self) -> dict:
+    def _emission_priors(self, emission: dict) -> dict:
         return {"means_prior": self.means_prior, "means_weight": self.means_weight,
                 "covars_prior": self.covars_prior, "covars_weight": self.covars_weight}
 
@@ -269,20 +277,17 @@ class CategoricalHMM(BaseHMM):
                                                               self.n_features_)
             self.emissionprob_ = prob / prob.sum(axis=1, keepdims=True)
 
-    def _check_emission(self) -> None:
+    def _checked_emission(self) -> dict:
         prob = np.atleast_2d(np.asarray(self.emissionprob_, dtype=np.float64))
         count = getattr(self, "n_features_", None) or self.n_features or prob.shape[1]
-        self.emissionprob_ = check_probabilities("emissionprob_", prob,
-                                                  (self.n_components, count))
-
-    def _emission(self) -> dict:
-        return {"emissionprob": self.emissionprob_}
+        return {"emissionprob": check_probabilities("emissionprob_", prob,
+                                                    (self.n_components, count))}
 
     def _set_emission(self, emission: dict) -> None:
         self.emissionprob_ = emission["emissionprob"]
 
-    def _emission_priors(self) -> dict:
-        shape = np.shape(self.emissionprob_)
+    def _emission_priors(self, emission: dict) -> dict:
+        shape = np.shape(emission["emissionprob"])
         return {"emissionprob_prior": np.broadcast_to(
             np.asarray(self.emissionprob_prior, np.float64), shape)}
 

@@ -70,8 +70,8 @@ def check_probabilities(name: str, value, shape: tuple[int, ...]) -> np.ndarray:
 
 class BaseHMM(BaseEstimator):
     """hmmlearn-style HMM: subclasses define the emission model (`_kind`, `_emission_letters`,
-    `_validate_X`, `_init_emission`, `_check_emission`, `_emission`, `_set_emission`,
-    `_emission_priors`, `_n_emission_scalars`)."""
+    `_validate_X`, `_init_emission`, `_checked_emission`, `_set_emission`, `_emission_priors`,
+    `_n_emission_scalars`)."""
 
     _emission_letters = ""
 
@@ -97,12 +97,13 @@ class BaseHMM(BaseEstimator):
                 raise ValueError(f"{name} must be a string of letters from {allowed!r}, got "
                                  f"{value!r}")
 
-    def _check(self) -> None:
-        """Validates the model parameters (set by fit or by hand) before they are used."""
+    def _check(self) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Validated (startprob, transmat, emission parameters) as float64 arrays; the model's
+        attributes are left untouched (scikit-learn: predicting must not change the model)."""
         k = self.n_components
-        self.startprob_ = check_probabilities("startprob_", self.startprob_, (k,))
-        self.transmat_ = check_probabilities("transmat_", self.transmat_, (k, k))
-        self._check_emission()
+        start = check_probabilities("startprob_", self.startprob_, (k,))
+        trans = check_probabilities("transmat_", self.transmat_, (k, k))
+        return start, trans, self._checked_emission()
 
     def _needs_init(self, code: str, name: str) -> bool:
         return code in self.init_params or not hasattr(self, name)
@@ -137,14 +138,12 @@ class BaseHMM(BaseEstimator):
         X = self._validate_X(X, reset=True)
         lengths = check_lengths(lengths, X.shape[0])
         self._init(X, lengths)
-        self._check()
+        start, trans, emission = self._check()
         self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
         block, padded_lengths, _ = pack(X, lengths)
         params = "".join(sorted(set(self.params)))
         with jax.enable_x64(True):
-            start, trans = self.startprob_, self.transmat_
-            emission = self._emission()
-            priors = self._priors()
+            priors = self._priors(emission)
             for _ in range(self.n_iter):
                 start, trans, emission, log_prob = compiled.em_step(
                     self._kind, params, start, trans, emission, priors, block, padded_lengths)
@@ -159,31 +158,31 @@ class BaseHMM(BaseEstimator):
                          "state was ever observed.")
         return self
 
-    def _priors(self) -> dict:
+    def _priors(self, emission: dict) -> dict:
         k = self.n_components
         priors = {"startprob_prior": np.broadcast_to(
                       np.asarray(self.startprob_prior, np.float64), (k,)),
                   "transmat_prior": np.broadcast_to(
                       np.asarray(self.transmat_prior, np.float64), (k, k))}
         priors.update({name: np.asarray(v, np.float64)
-                       for name, v in self._emission_priors().items()})
+                       for name, v in self._emission_priors(emission).items()})
         return priors
 
     # ----------------------------------------------------------------- inference
     def _prepare(self, X, lengths):
+        """Validated model parameters and X packed into padded blocks."""
         check_is_fitted(self, "startprob_")
         self._validate_hyperparameters()
-        self._check()
+        model = self._check()
         X = self._validate_X(X, reset=False)
         lengths = check_lengths(lengths, X.shape[0])
-        return pack(X, lengths)
+        return model, pack(X, lengths)
 
     def _score(self, X, lengths, with_posteriors: bool):
-        block, padded_lengths, mask = self._prepare(X, lengths)
+        (start, trans, emission), (block, padded_lengths, mask) = self._prepare(X, lengths)
         with jax.enable_x64(True):
-            log_prob, gamma = compiled.score(
-                self._kind, self.startprob_, self.transmat_, self._emission(), block,
-                padded_lengths, with_posteriors)
+            log_prob, gamma = compiled.score(self._kind, start, trans, emission, block,
+                                             padded_lengths, with_posteriors)
             log_prob = float(np.asarray(log_prob).sum())
             return log_prob, (np.asarray(gamma)[mask] if with_posteriors else None)
 
@@ -209,10 +208,10 @@ class BaseHMM(BaseEstimator):
         if algorithm == "map":
             _, gamma = self._score(X, lengths, with_posteriors=True)
             return float(gamma.max(axis=1).sum()), gamma.argmax(axis=1)
-        block, padded_lengths, mask = self._prepare(X, lengths)
+        (start, trans, emission), (block, padded_lengths, mask) = self._prepare(X, lengths)
         with jax.enable_x64(True):
-            path, log_prob = compiled.decode(self._kind, self.startprob_, self.transmat_,
-                                             self._emission(), block, padded_lengths)
+            path, log_prob = compiled.decode(self._kind, start, trans, emission, block,
+                                             padded_lengths)
             return float(np.asarray(log_prob).sum()), np.asarray(path)[mask].astype(np.int64)
 
     def predict(self, X, lengths=None) -> np.ndarray:
@@ -227,7 +226,7 @@ class BaseHMM(BaseEstimator):
         self.random_state). Draws use jax.random, so they differ from hmmlearn's draws.
         """
         check_is_fitted(self, "startprob_")
-        self._check()
+        start, trans, emission = self._check()
         if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
         if currstate is not None and not 0 <= currstate < self.n_components:
@@ -237,9 +236,9 @@ class BaseHMM(BaseEstimator):
             seed = check_random_state(seed).randint(np.iinfo(np.int32).max)
         size = bucket_size(int(n_samples))
         with jax.enable_x64(True):
-            X, states = compiled.sample(
-                self._kind, self.startprob_, self.transmat_, self._emission(),
-                jax.random.key(int(seed)), -1 if currstate is None else int(currstate), size)
+            first = -1 if currstate is None else int(currstate)
+            X, states = compiled.sample(self._kind, start, trans, emission,
+                                        jax.random.key(int(seed)), first, size)
             return np.asarray(X)[:n_samples], np.asarray(states)[:n_samples].astype(np.int64)
 
     # ----------------------------------------------------------------- model selection

@@ -21,8 +21,14 @@ import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
 # Unrolling the time scans cuts XLA:CPU's per-iteration loop overhead, which dominates for the
-# small state counts HMMs use (a step is only K*K*N work).
-UNROLL = 16
+# small state counts HMMs use (a step is only K*K*N work), but multiplies compile time; so only
+# long (padded) sequences are unrolled.
+UNROLL = 4
+UNROLL_FROM_STEPS = 512
+
+
+def _unroll(log_frames) -> int:
+    return UNROLL if log_frames.shape[0] >= UNROLL_FROM_STEPS else 1
 
 
 def _live(lengths, n_steps):
@@ -45,7 +51,7 @@ def forward(log_start, log_trans, log_frames, lengths):
         return alpha, alpha
 
     alpha0 = log_start[:, None] + log_frames[0]
-    last, rest = jax.lax.scan(step, alpha0, (log_frames[1:], steps), unroll=UNROLL)
+    last, rest = jax.lax.scan(step, alpha0, (log_frames[1:], steps), unroll=_unroll(log_frames))
     lattice = jnp.concatenate([alpha0[None], rest])
     log_prob = jnp.where(lengths > 0, logsumexp(last, axis=0), 0.0)
     return lattice, log_prob
@@ -65,7 +71,8 @@ def backward(log_trans, log_frames, lengths):
         return beta, beta
 
     zeros = jnp.zeros(log_frames.shape[1:], log_frames.dtype)
-    _, rest = jax.lax.scan(step, zeros, (log_frames[1:], steps), reverse=True, unroll=UNROLL)
+    _, rest = jax.lax.scan(step, zeros, (log_frames[1:], steps), reverse=True,
+                           unroll=_unroll(log_frames))
     return jnp.concatenate([rest, zeros[None]])
 
 
@@ -120,13 +127,14 @@ def viterbi(log_start, log_trans, log_frames, lengths):
         return jnp.where(live, new, delta), jnp.where(live, best, identity)
 
     delta0 = log_start[:, None] + log_frames[0]
-    last, pointers = jax.lax.scan(step, delta0, (log_frames[1:], steps), unroll=UNROLL)
+    last, pointers = jax.lax.scan(step, delta0, (log_frames[1:], steps), unroll=_unroll(log_frames))
     final_state = jnp.argmax(last, axis=0).astype(jnp.int32)
 
     def back(state, pointer):
         previous = jnp.take_along_axis(pointer, state[None], axis=0)[0]
         return previous, previous
 
-    _, path = jax.lax.scan(back, final_state, pointers, reverse=True, unroll=UNROLL)
+    _, path = jax.lax.scan(back, final_state, pointers, reverse=True,
+                           unroll=_unroll(log_frames))
     path = jnp.concatenate([path, final_state[None]])
     return path, jnp.where(lengths > 0, jnp.max(last, axis=0), 0.0)

@@ -12,6 +12,10 @@ import numpy as np
 
 from gdm._buckets import bucket_size
 
+# Short sequences all pad to this many steps: a few idle scan steps cost far less than the
+# extra compilations that finer buckets would trigger.
+MIN_STEPS = 64
+
 
 def check_lengths(lengths, n_samples: int) -> np.ndarray:
     """Validates `lengths` (None means one sequence) and returns them as int64 (N,)."""
@@ -36,7 +40,7 @@ def check_lengths(lengths, n_samples: int) -> np.ndarray:
 def padded_shape(lengths: np.ndarray) -> tuple[int, int]:
     """(N_pad, T_pad): sequence count and longest length rounded up to their buckets."""
     n_pad = 1 if len(lengths) == 1 else bucket_size(len(lengths))
-    return n_pad, bucket_size(int(lengths.max()))
+    return n_pad, bucket_size(int(lengths.max()), minimum=MIN_STEPS)
 
 
 def pack(X: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
