@@ -49,7 +49,8 @@ class RandomForestClassifier(_ForestMixin, _ClassifierOutputs, ClassifierMixin, 
     }
 
     def __init__(self, n_estimators=100, *, criterion="gini", max_depth=None,
-                 min_samples_split=2, min_samples_leaf=1, max_features="sqrt", bootstrap=True,
+                 min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
+                 max_features="sqrt", bootstrap=True,
                  oob_score=False, random_state=None, class_weight=None, max_samples=None,
                  max_bins=256, node_chunk=64, chunk_size=2**24, sample_chunk=4096):
         self.n_estimators = n_estimators
@@ -57,6 +58,7 @@ class RandomForestClassifier(_ForestMixin, _ClassifierOutputs, ClassifierMixin, 
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.max_features = max_features
         self.bootstrap = bootstrap
         self.oob_score = oob_score
@@ -94,7 +96,8 @@ class RandomForestRegressor(_ForestMixin, RegressorMixin, _BaseForest):
     }
 
     def __init__(self, n_estimators=100, *, criterion="squared_error", max_depth=None,
-                 min_samples_split=2, min_samples_leaf=1, max_features=1.0, bootstrap=True,
+                 min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
+                 max_features=1.0, bootstrap=True,
                  oob_score=False, random_state=None, max_samples=None, max_bins=256,
                  node_chunk=64, chunk_size=2**24, sample_chunk=4096):
         self.n_estimators = n_estimators
@@ -102,6 +105,7 @@ class RandomForestRegressor(_ForestMixin, RegressorMixin, _BaseForest):
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.max_features = max_features
         self.bootstrap = bootstrap
         self.oob_score = oob_score

@@ -31,7 +31,8 @@ class _ClassifierOutputs:
             return np.log(self.predict_proba(X))
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class DecisionTreeClassifier(_ClassifierOutputs, ClassifierMixin, _BaseForest):
@@ -52,12 +53,14 @@ class DecisionTreeClassifier(_ClassifierOutputs, ClassifierMixin, _BaseForest):
     }
 
     def __init__(self, *, criterion="gini", max_depth=None, min_samples_split=2,
-                 min_samples_leaf=1, max_features=None, random_state=None, class_weight=None,
+                 min_samples_leaf=1, min_weight_fraction_leaf=0.0,
+                 max_features=None, random_state=None, class_weight=None,
                  max_bins=256, node_chunk=64, chunk_size=2**24, sample_chunk=4096):
         self.criterion = criterion
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.max_features = max_features
         self.random_state = random_state
         self.class_weight = class_weight
@@ -90,12 +93,14 @@ class DecisionTreeRegressor(RegressorMixin, _BaseForest):
     }
 
     def __init__(self, *, criterion="squared_error", max_depth=None, min_samples_split=2,
-                 min_samples_leaf=1, max_features=None, random_state=None, max_bins=256,
+                 min_samples_leaf=1, min_weight_fraction_leaf=0.0,
+                 max_features=None, random_state=None, max_bins=256,
                  node_chunk=64, chunk_size=2**24, sample_chunk=4096):
         self.criterion = criterion
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.max_features = max_features
         self.random_state = random_state
         self.max_bins = max_bins

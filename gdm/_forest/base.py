@@ -8,7 +8,7 @@ compiled programs). Sample counts and feature counts are padded to size buckets
 from __future__ import annotations
 
 import math
-from numbers import Integral
+from numbers import Integral, Real
 
 import jax
 import jax.numpy as jnp
@@ -22,7 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from gdm._buckets import bucket_size, pad_to
 from gdm._forest.binning import apply_bins, bin_edges
-from gdm._forest.grow import bootstrap_counts, grow_trees
+from gdm._forest.grow import bootstrap_counts, grow_trees_fast, grow_trees_small
 from gdm._forest.predict import apply_trees, mean_leaf_value, oob_sums
 
 CHUNK_DOC = """node_chunk : int, default=64
@@ -32,6 +32,21 @@ CHUNK_DOC = """node_chunk : int, default=64
         are grown in chunks so that peak memory stays near 16 bytes x chunk_size.
     sample_chunk : int, default=4096
         Samples pushed through all trees at once at predict time."""
+
+
+def _coarse_bucket(n: int, minimum: int) -> int:
+    """Power of two >= max(n, minimum) up to 2048, gdm._buckets' finer grid above: few
+    compiled programs for the many small shapes of check_estimator and CV."""
+    if n <= 2048:
+        return max(minimum, 1 << max(0, math.ceil(math.log2(max(n, 1)))))
+    return bucket_size(n)
+
+
+def _floor_pow2(n: int) -> int:
+    return 1 << (n.bit_length() - 1)
+
+
+SMALL_CHUNK = 8
 
 
 class _BaseForest(BaseEstimator):
@@ -49,6 +64,7 @@ class _BaseForest(BaseEstimator):
         "max_features": [Interval(Integral, 1, None, closed="left"),
                          Interval(RealNotInt, 0.0, 1.0, closed="right"),
                          StrOptions({"sqrt", "log2"}), None],
+        "min_weight_fraction_leaf": [Interval(Real, 0.0, 0.5, closed="both")],
         "max_bins": [Interval(Integral, 2, 256, closed="both")],
         "random_state": ["random_state"],
         "node_chunk": [Interval(Integral, 1, None, closed="left")],
@@ -110,12 +126,16 @@ class _BaseForest(BaseEstimator):
         # Bins from the samples that carry weight (sklearn drops zero-weight samples).
         edges = bin_edges(X[sw > 0], self.max_bins)
         n_bins_used = int(np.isfinite(edges).sum(axis=1).max()) + 1
-        n_pad, d_pad = bucket_size(n), bucket_size(d)
+        n_pad, d_pad = _coarse_bucket(n, 128), _coarse_bucket(d, 16)
         xb = pad_to(pad_to(apply_bins(X, edges), n_pad, 0), d_pad, 1)
         feature_ok = np.zeros(d_pad, bool)
         feature_ok[:d] = np.isfinite(edges[:, 0])  # at least two distinct values
         k = min(self._resolve_max_features(d), max(int(feature_ok.sum()), 1))
-        n_bins = min(self.max_bins, bucket_size(n_bins_used))
+        k_pad = min(_coarse_bucket(k, 1), d_pad)
+        n_bins = max(32, _coarse_bucket(n_bins_used, 1))
+        # Few classes: pad the channel count (fewer programs); many: exact (less work).
+        n_channels_pad = _coarse_bucket(n_channels, 2) if 0 < n_channels <= 4 else n_channels
+        n_channels_pad = n_channels if not self._classifier else n_channels_pad
 
         n_trees = self._n_trees()
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -132,19 +152,27 @@ class _BaseForest(BaseEstimator):
             counts = None
             weights = np.broadcast_to(sw_pad, (n_trees, n_pad))
         node_chunk = min(self.node_chunk, max(1, n_pad // 2))
-        cells = node_chunk * k * n_bins * (n_channels + 1)
-        tree_chunk = max(1, min(n_trees, self.chunk_size // cells))
-        n_trees_pad = -(-n_trees // tree_chunk) * tree_chunk
-        weights = pad_to(np.asarray(weights, np.float32), n_trees_pad, 0)
-        keys = jax.random.split(tree_key, n_trees_pad)
-        big = np.iinfo(np.int32).max
-        limits = np.array([self.max_depth or big, min_split, min_leaf], np.int32)
-        trees = grow_trees(jnp.asarray(xb), jnp.asarray(pad_to(target, n_pad)),
-                           jnp.asarray(weights), jnp.asarray(feature_ok), keys,
-                           jnp.asarray(limits), criterion=self._criterion,
-                           n_channels=n_channels, k=k, node_chunk=node_chunk, n_bins=n_bins,
-                           capacity=2 * n_pad, tree_chunk=tree_chunk)
-        self._store(jax.device_get(trees), edges, n_trees, n_channels, d)
+        cells = node_chunk * k_pad * n_bins * (n_channels_pad + 1)
+        tree_chunk = _floor_pow2(max(1, min(n_trees, self.chunk_size // cells)))
+        grow_trees = grow_trees_fast
+        if cells * SMALL_CHUNK <= min(2**22, self.chunk_size):
+            tree_chunk = SMALL_CHUNK  # small problems: trees and forests share one program
+            grow_trees = grow_trees_small
+        n_chunks = -(-n_trees // tree_chunk)
+        weights = pad_to(np.asarray(weights, np.float32), n_chunks * tree_chunk, 0)
+        keys = jax.random.split(tree_key, n_chunks * tree_chunk)
+        big = float(np.iinfo(np.int32).max)
+        min_weight = self.min_weight_fraction_leaf * float(sw.sum())
+        limits = jnp.asarray([self.max_depth or big, min_split, min_leaf, min_weight, k],
+                             jnp.float32)
+        args = (jnp.asarray(xb), jnp.asarray(pad_to(target, n_pad)))
+        static = dict(criterion=self._criterion, n_channels=n_channels_pad, k=k_pad,
+                      node_chunk=node_chunk, n_bins=n_bins, capacity=2 * n_pad)
+        chunks = [grow_trees(*args, jnp.asarray(weights[i:i + tree_chunk]),
+                             jnp.asarray(feature_ok), keys[i:i + tree_chunk], limits, **static)
+                  for i in range(0, n_chunks * tree_chunk, tree_chunk)]  # bounds memory
+        trees = jax.tree.map(lambda *a: np.concatenate(a), *jax.device_get(chunks))
+        self._store(trees, edges, n_trees, n_channels, d)
         if self._forest and self.oob_score:
             self._compute_oob(X, y, target, counts[:, :n])
         return self
@@ -159,10 +187,11 @@ class _BaseForest(BaseEstimator):
 
     def _store(self, trees, edges, n_trees, n_channels, d):
         """Keeps compact numpy node arrays (trimmed to a bucketed node count) and importances."""
-        size = bucket_size(int(trees.node_count[:n_trees].max()))
+        size = int(trees.node_count[:n_trees].max())
         cut = lambda a: np.asarray(a[:n_trees, :size])
         feature, bins = cut(trees.feature), cut(trees.bin)
         stats, imp = cut(trees.stats).astype(np.float64), cut(trees.impurity).astype(np.float64)
+        stats = np.concatenate([stats[..., :n_channels], stats[..., -1:]], axis=-1)
         internal = feature >= 0
         threshold = np.where(internal, edges[np.maximum(feature, 0) % d,
                                              np.minimum(bins, edges.shape[1] - 1)], -2.0)
@@ -195,29 +224,43 @@ class _BaseForest(BaseEstimator):
         check_is_fitted(self, "tree_arrays_")
         X = validate_data(self, X, dtype=np.float32, reset=False)
         n = X.shape[0]
-        n_pad = bucket_size(n)
+        n_pad = _coarse_bucket(n, 64)
         chunk = min(self.sample_chunk, n_pad)
         n_pad = -(-n_pad // chunk) * chunk
         return jnp.asarray(pad_to(X, n_pad)), n, chunk
 
+    def _packed_trees(self):
+        """Node arrays padded to a power-of-two tree count (>= 8) and node count, so that
+        trees and small forests share compiled predict programs; padded trees are one leaf
+        with value 0 and are left out of the mean."""
+        t = self.tree_arrays_
+        n_trees, size = t["feature"].shape
+        shape = (_coarse_bucket(n_trees, SMALL_CHUNK), _coarse_bucket(size, 64))
+
+        def pad(a, fill):
+            out = np.full(shape + a.shape[2:], fill, a.dtype)
+            out[:n_trees, :size] = a
+            return out
+
+        return (pad(t["feature"], -2), pad(t["threshold"], -2.0), pad(t["left"], -1),
+                pad(t["right"], -1), pad(t["value"], 0.0), n_trees)
+
     def _mean_value(self, X) -> np.ndarray:
         x, n, chunk = self._padded(X)
-        t = self.tree_arrays_
-        out = mean_leaf_value(x, t["feature"], t["threshold"], t["left"], t["right"],
-                              t["value"], sample_chunk=chunk)
-        return np.asarray(out)[:n]
+        *arrays, n_trees = self._packed_trees()
+        out = mean_leaf_value(x, *arrays, sample_chunk=chunk)
+        return np.asarray(out)[:n] * (arrays[0].shape[0] / n_trees)
 
     def _apply(self, X) -> np.ndarray:
         x, n, chunk = self._padded(X)
-        t = self.tree_arrays_
-        leaves = apply_trees(x, t["feature"], t["threshold"], t["left"], t["right"],
-                             sample_chunk=chunk)
-        return np.asarray(leaves)[:n]
+        *arrays, n_trees = self._packed_trees()
+        leaves = apply_trees(x, *arrays[:4], sample_chunk=chunk)
+        return np.asarray(leaves)[:n, :n_trees]
 
     def _oob_mean(self, X, in_bag):
-        t = self.tree_arrays_
-        sums, n_oob = oob_sums(jnp.asarray(X), t["feature"], t["threshold"], t["left"],
-                               t["right"], t["value"], jnp.asarray(in_bag))
+        *arrays, n_trees = self._packed_trees()
+        in_bag = pad_to(in_bag, arrays[0].shape[0], 0, value=1.0)  # padded trees: never OOB
+        sums, n_oob = oob_sums(jnp.asarray(X), *arrays, jnp.asarray(in_bag))
         return np.asarray(sums), np.asarray(n_oob)
 
     def __sklearn_tags__(self):

@@ -8,7 +8,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.metrics import accuracy_score, r2_score
 
-from gdm._buckets import bucket_size, pad_to
+from gdm._buckets import pad_to
+from gdm._forest.base import _coarse_bucket
 
 
 class _ForestMixin:
@@ -43,8 +44,9 @@ class _ForestMixin:
         return pad_to(cw[:, target.astype(int)], counts.shape[1], 1)
 
     def _compute_oob(self, X, y, target, in_bag) -> None:
+
         n = X.shape[0]
-        n_pad = bucket_size(n)
+        n_pad = _coarse_bucket(n, 64)
         x = pad_to(X, n_pad)
         in_bag = pad_to(in_bag, n_pad, 1, value=1.0)
         sums, n_oob = self._oob_mean(x, in_bag)

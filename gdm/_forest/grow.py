@@ -6,7 +6,7 @@ sampled features with a single scatter-add over all samples, scores every (featu
 threshold at once from cumulative sums, and appends the children. Pure nodes and nodes stopped by
 the min_samples / max_depth limits never enter the queue, so growth ends as soon as every tree is
 done. The step runs in a `lax.while_loop`, so compile time does not depend on depth; trees are
-vmapped and processed `tree_chunk` at a time (`lax.map`), which bounds memory.
+vmapped; the caller grows them `tree_chunk` at a time, which bounds memory.
 
 Per-sample channels: classification adds the sample weight to the channel of its class,
 regression adds (w, w*y, w*y^2); the last channel always counts samples with positive weight
@@ -113,13 +113,14 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
     """Grows one tree; see the module docstring. Shapes are static, loops are lax loops."""
     n, d = xb.shape
     K, B, M, S1 = node_chunk, n_bins, capacity, n_channels + 1
-    max_depth, min_split, min_leaf = limits[0], limits[1], limits[2]
+    max_depth, min_split, min_leaf, min_weight, k_used = (limits[i] for i in range(5))
     ids, vals = _channels(target, w, criterion, n_channels)
 
     def can_grow(stats, imp, depth):
         cnt = stats[..., -1]
+        weight = _weight(stats, criterion)
         return ((cnt >= min_split) & (cnt >= 2 * min_leaf) & (depth < max_depth)
-                & (_weight(stats, criterion) > 0) & ~_is_pure(stats, imp, criterion))
+                & (weight > 0) & (weight >= 2 * min_weight) & ~_is_pure(stats, imp, criterion))
 
     root = jnp.zeros(S1, jnp.float32).at[ids.ravel()].add(vals.ravel())
     root_imp = impurity(root, criterion)
@@ -148,6 +149,8 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
         active = (s["qpos"] >= 0) & (local < K)
         local = jnp.where(active, local, 0)
         sample_bins = jnp.take_along_axis(xb, feats[local], axis=1).astype(jnp.int32)  # (n, k)
+        # k is padded to a bucket so fewer programs compile; slots past k_used see one bin only.
+        sample_bins = jnp.where(jnp.arange(k) < k_used, sample_bins, 0)
         cell = (local[:, None] * k + jnp.arange(k)) * B + sample_bins
         index = cell[:, :, None] * S1 + ids[:, None, :]
         index = jnp.where(active[:, None, None], index, K * k * B * S1)
@@ -157,7 +160,7 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
         total = left[:, :, -1:, :]
         lw, tw = _weight(left, criterion), _weight(total, criterion)
         ok = ((left[..., -1] >= min_leaf) & (total[..., -1] - left[..., -1] >= min_leaf)
-              & (lw > 0) & (tw - lw > 0))
+              & (lw > 0) & (tw - lw > 0) & (lw >= min_weight) & (tw - lw >= min_weight))
         score = jnp.where(ok, _split_score(left, total, criterion), -jnp.inf).reshape(K, k * B)
         best = jnp.argmax(score, axis=1)
         split = valid & jnp.isfinite(jnp.max(score, axis=1))
@@ -201,18 +204,23 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
                  s["tail"])
 
 
-@partial(jax.jit, static_argnames=("criterion", "n_channels", "k", "node_chunk", "n_bins",
-                                   "capacity", "tree_chunk"))
 def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok: jax.Array,
                keys: jax.Array, limits: jax.Array, *, criterion: str, n_channels: int, k: int,
-               node_chunk: int, n_bins: int, capacity: int, tree_chunk: int) -> Trees:
-    """Grows len(weights) trees; weights (n_trees, n) are per-tree sample weights (bootstrap
-    counts x sample_weight x class_weight, 0 on padding). limits = (max_depth, min_samples_split,
-    min_samples_leaf). n_trees must be a multiple of tree_chunk."""
+               node_chunk: int, n_bins: int, capacity: int) -> Trees:
+    """Grows len(weights) trees at once (vmapped); weights (n_trees, n) are per-tree sample
+    weights (bootstrap counts x sample_weight x class_weight, 0 on padding). limits (float32) =
+    (max_depth, min_samples_split, min_samples_leaf, min_weight_leaf, max_features)."""
     grow = partial(_grow_one, criterion=criterion, n_channels=n_channels, k=k,
                    node_chunk=node_chunk, n_bins=n_bins, capacity=capacity)
-    return lax.map(lambda wk: grow(xb, target, wk[0], feature_ok, wk[1], limits),
-                   (weights, keys), batch_size=tree_chunk)
+    return jax.vmap(lambda w, key: grow(xb, target, w, feature_ok, key, limits))(weights, keys)
+
+
+_STATIC = ("criterion", "n_channels", "k", "node_chunk", "n_bins", "capacity")
+grow_trees_fast = jax.jit(grow_trees, static_argnames=_STATIC)
+# Small problems (check_estimator, CV on toy data): LLVM optimisation level 0 halves compile
+# time, which dominates there; the run time stays in milliseconds.
+grow_trees_small = jax.jit(grow_trees, static_argnames=_STATIC,
+                           compiler_options={"xla_backend_optimization_level": 0})
 
 
 @partial(jax.jit, static_argnames=("n_trees",))

@@ -1,0 +1,104 @@
+"""gdm.ensemble against scikit-learn's forests: accuracy, R^2, importances, OOB, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import ensemble as sk_ensemble
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, make_classification
+from sklearn.model_selection import train_test_split
+from sklearn.utils.estimator_checks import check_estimator
+
+from gdm.ensemble import RandomForestClassifier, RandomForestRegressor
+
+N_TREES = 30
+
+
+def split(loader):
+    x, y = loader(return_X_y=True)
+    return train_test_split(x, y, test_size=0.3, random_state=0)
+
+
+@pytest.mark.parametrize("loader", [load_digits, load_breast_cancer],
+                         ids=["digits", "breast_cancer"])
+def test_forest_accuracy_matches_sklearn(loader):
+    xtr, xte, ytr, yte = split(loader)
+    ours = RandomForestClassifier(N_TREES, random_state=0).fit(xtr, ytr)
+    ref = sk_ensemble.RandomForestClassifier(N_TREES, random_state=0).fit(xtr, ytr)
+    assert ours.score(xte, yte) >= ref.score(xte, yte) - 0.03
+    proba = ours.predict_proba(xte)
+    assert proba.shape == (len(xte), len(np.unique(ytr)))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(ours.classes_, ref.classes_)
+    assert ours.apply(xte).shape == (len(xte), N_TREES)
+
+
+def test_importances_rank_informative_features_first():
+    x, y = make_classification(n_samples=400, n_features=10, n_informative=3, n_redundant=0,
+                               n_repeated=0, shuffle=False, random_state=0)
+    ours = RandomForestClassifier(N_TREES, random_state=0).fit(x, y)
+    imp = ours.feature_importances_
+    assert imp.sum() == pytest.approx(1.0)
+    assert set(np.argsort(imp)[-3:]) == {0, 1, 2}
+
+
+def test_oob_score_close_to_held_out_score():
+    xtr, xte, ytr, yte = split(load_breast_cancer)
+    ours = RandomForestClassifier(N_TREES, oob_score=True, random_state=0).fit(xtr, ytr)
+    assert abs(ours.oob_score_ - ours.score(xte, yte)) < 0.05
+    assert ours.oob_decision_function_.shape == (len(xtr), 2)
+    ref = sk_ensemble.RandomForestClassifier(N_TREES, oob_score=True, random_state=0)
+    assert abs(ours.oob_score_ - ref.fit(xtr, ytr).oob_score_) < 0.04
+
+
+def test_regressor_r2_close_to_sklearn_and_oob():
+    xtr, xte, ytr, yte = split(load_diabetes)
+    ours = RandomForestRegressor(N_TREES, oob_score=True, random_state=0).fit(xtr, ytr)
+    ref = sk_ensemble.RandomForestRegressor(N_TREES, random_state=0).fit(xtr, ytr)
+    assert abs(ours.score(xte, yte) - ref.score(xte, yte)) < 0.05
+    assert abs(ours.oob_score_ - ours.score(xte, yte)) < 0.1
+    assert ours.feature_importances_.sum() == pytest.approx(1.0)
+
+
+def test_determinism_by_random_state():
+    xtr, xte, ytr, _ = split(load_breast_cancer)
+    a = RandomForestClassifier(10, random_state=3).fit(xtr, ytr).predict_proba(xte)
+    b = RandomForestClassifier(10, random_state=3).fit(xtr, ytr).predict_proba(xte)
+    c = RandomForestClassifier(10, random_state=4).fit(xtr, ytr).predict_proba(xte)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_class_weight_and_max_samples():
+    xtr, xte, ytr, yte = split(load_breast_cancer)
+    for cw in ["balanced", "balanced_subsample", {0: 2.0, 1: 1.0}]:
+        est = RandomForestClassifier(10, class_weight=cw, max_samples=0.5, random_state=0)
+        assert est.fit(xtr, ytr).score(xte, yte) > 0.9
+
+
+def test_bad_inputs_raise():
+    x, y = load_breast_cancer(return_X_y=True)
+    with pytest.raises(ValueError, match="bootstrap=True"):
+        RandomForestClassifier(5, bootstrap=False, oob_score=True).fit(x, y)
+    with pytest.raises(ValueError, match="max_samples"):
+        RandomForestClassifier(5, max_samples=10**6).fit(x, y)
+    with pytest.raises(ValueError, match="n_estimators"):
+        RandomForestClassifier(0).fit(x, y)
+    with pytest.raises(ValueError, match="criterion"):
+        RandomForestRegressor(5, criterion="gini").fit(x, y)
+    with pytest.raises(ValueError, match="NaN"):
+        RandomForestRegressor(5).fit(np.where(x > 100, np.nan, x), y)
+
+
+# sklearn lists these as expected failures for its own forests (instance_generator.py):
+# bootstrap draws make sample_weight differ from repeating samples in distribution only.
+EXPECTED_FAILED = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "sample_weight is not equivalent to removing/repeating samples (bootstrap draws).",
+}
+
+
+@pytest.mark.parametrize("estimator", [RandomForestClassifier(5), RandomForestRegressor(5)],
+                         ids=lambda e: type(e).__name__)
+def test_check_estimator(estimator):
+    check_estimator(estimator, expected_failed_checks=EXPECTED_FAILED)
