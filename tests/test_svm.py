@@ -116,9 +116,12 @@ def test_ovr_shape_and_working_set_decomposition():
     ref = sk_svm.SVC(C=5.0).fit(X, y)
     whole = SVC(C=5.0).fit(X, y)
     split = SVC(C=5.0, working_set_size=32).fit(X, y)  # forces many working-set rounds
-    assert split.n_outer_iter_ > 1 and whole.n_outer_iter_ == 1
+    # A kernel budget of 0.25 MB (the matrix needs ~1 MB): kernel blocks are recomputed.
+    budget = SVC(C=5.0, cache_size=0.25).fit(X, y)
+    assert split.n_outer_iter_ > 1 and whole.n_outer_iter_ == 1 and budget.n_outer_iter_ > 1
     np.testing.assert_allclose(split.dual_objective_, whole.dual_objective_, rtol=1e-3)
-    for est in (whole, split):
+    np.testing.assert_allclose(budget.dual_objective_, whole.dual_objective_, rtol=1e-3)
+    for est in (whole, split, budget):
         dec = est.decision_function(Xt)
         assert dec.shape == (len(Xt), 10)
         assert np.mean(np.argmax(dec, 1) == np.argmax(ref.decision_function(Xt), 1)) >= 0.995

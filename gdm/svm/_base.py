@@ -122,27 +122,47 @@ class BaseLibSVM(BaseEstimator):
     def _float(self):
         return np.float64 if self.dtype == "float64" else np.float32
 
-    # ---- kernel at fit -------------------------------------------------------------------
-    def _kernel_on_slots(self, X, order, n_rows, n_cols):
-        """Kernel (n_rows x n_cols) between samples X[order] padded with zero rows, + diag."""
-        if isinstance(self.kernel, str) and self.kernel != "precomputed":
-            X_rows = pad_to(pad_features(np.asarray(X[order], self._float)), n_rows)
-            return _fit_kernel(jnp.asarray(X_rows), n_cols, self._gamma, self.coef0,
-                               kind=self.kernel, degree=int(self.degree))
-        K = X if self.kernel == "precomputed" else np.asarray(self.kernel(X, X))
-        K = np.asarray(K, self._float)[np.ix_(order, order)]
-        diag = pad_to(np.diag(K).copy(), n_cols)
-        K = pad_to(pad_to(K, n_rows, 0), n_cols, 1)
-        return jnp.asarray(K), jnp.asarray(diag)
+    # ---- kernel and solver at fit -----------------------------------------------------------
+    def _fit_solve(self, X, order, n_rows, n_cols, y, p, C, starts, L):
+        """Solves the problems on the kernel between samples X[order] (zero-padded slots).
 
-    def _solve(self, K, diag, y, p, C, starts, L):
+        The kernel matrix is cached when rows x columns fit in `cache_size` MB; otherwise
+        the solver recomputes kernel blocks from the samples (never more than the budget).
+        """
         m = y.shape[1]
         q = int(self.working_set_size) // 2 * 2
         max_iter = NO_LIMIT if self.max_iter == -1 else int(self.max_iter)
         prob = _solver.Problems(*(jnp.asarray(a, self._float) for a in (y, p, C)),
                                 jnp.asarray(starts, jnp.int32))
-        sol = _solver.solve(K, diag, prob, L=L, q=q if m > q else m, tol=self.tol,
-                            max_iter=max_iter)
+        itemsize = np.dtype(self._float).itemsize
+        budget_rows = int(self.cache_size * 2**20 // (n_cols * itemsize))
+        builtin = isinstance(self.kernel, str) and self.kernel != "precomputed"
+        if builtin:
+            X_rows = jnp.asarray(pad_to(pad_features(np.asarray(X[order], self._float)),
+                                        n_rows))
+        if builtin and budget_rows < n_rows:
+            q = min(q, max(2, m // 4 * 2))
+            X_cols = jnp.pad(X_rows, ((0, n_cols - n_rows), (0, 0)))
+            diag = _kernels.kernel_diag(X_cols, self.kernel, self._gamma, self.coef0,
+                                        int(self.degree))
+            sol = _solver.solve_uncached(
+                X_cols, self._gamma, self.coef0, diag, prob, kind=self.kernel,
+                degree=int(self.degree), n_rows=n_rows, L=L, q=q,
+                chunk=max(8, budget_rows // 8 * 8), tol=self.tol, max_iter=max_iter)
+        else:
+            if builtin:
+                K, diag = _fit_kernel(X_rows, n_cols, self._gamma, self.coef0,
+                                      kind=self.kernel, degree=int(self.degree))
+            else:
+                K = X if self.kernel == "precomputed" else np.asarray(self.kernel(X, X))
+                K = np.asarray(K, self._float)[np.ix_(order, order)]
+                diag = jnp.asarray(pad_to(np.diag(K).copy(), n_cols))
+                K = jnp.asarray(pad_to(pad_to(K, n_rows, 0), n_cols, 1))
+            # Few short problems (a binary fit of a few thousand samples): one SMO over all
+            # variables beats working-set rounds; many pairs: rounds of q keep steps cheap.
+            whole = m <= q or y.shape[0] * m <= 16 * q
+            sol = _solver.solve(K, diag, prob, L=L, q=m if whole else q, tol=self.tol,
+                                max_iter=max_iter)
         return jax.tree.map(lambda a: np.asarray(a, np.float64 if a.dtype.kind == "f"
                                                  else a.dtype), sol)
 

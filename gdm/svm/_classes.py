@@ -131,9 +131,8 @@ class SVC(ClassifierMixin, BaseLibSVM):
             segs.append(np.tile(seg, (N_PROBABILITY_FOLDS, 1)))
         y_all, c_all = np.concatenate(ys), np.concatenate(cs)
         with precision(self.dtype):
-            K, diag = self._kernel_on_slots(X, order, n_rows, n_cols)
-            sol = self._solve(K, diag, y_all, -(y_all != 0).astype(float), c_all,
-                              np.concatenate(segs), L)
+            sol = self._fit_solve(X, order, n_rows, n_cols, y_all,
+                                  -(y_all != 0).astype(float), c_all, np.concatenate(segs), L)
             if self.probability:
                 self._fit_platt(sol, yv, valid, held, n_pairs)
             else:
@@ -279,9 +278,9 @@ class SVR(RegressorMixin, BaseLibSVM):
         yv = np.concatenate([valid, -valid])[None]
         p = (np.concatenate([self.epsilon - z, self.epsilon + z]) * np.concatenate([valid] * 2))
         with precision(self.dtype):
-            K, diag = self._kernel_on_slots(X, np.arange(n), n_rows, n_rows)
-            sol = self._solve(K, diag, yv, p[None], np.concatenate([c, c])[None],
-                              np.zeros((1, 2), np.int64), n_rows)
+            sol = self._fit_solve(X, np.arange(n), n_rows, n_rows, yv, p[None],
+                                  np.concatenate([c, c])[None], np.zeros((1, 2), np.int64),
+                                  n_rows)
         self._set_status(sol)
         beta = sol.alpha[0, :n] - sol.alpha[0, n_rows:n_rows + n]
         sv = np.flatnonzero(beta != 0)

@@ -15,6 +15,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import compute_class_weight
 from sklearn.utils.validation import check_X_y
@@ -25,48 +26,54 @@ from gdm.svm._base import NO_LIMIT, pad_features, precision, rows_bucket
 from gdm.svm._classes import SVC, ovo_layout
 
 
-@partial(jax.jit, static_argnames=("kind", "degree", "L", "q", "n_rows", "k", "shape"))
-def _grid_scores(X_cols, gammas, coef0, y, p, C, starts, slot, class_of_slot, fold_of_slot,
-                 first, second, tol, max_iter, *, kind, degree, L, q, n_rows, k, shape):
-    n_folds, n_c, n_pairs = shape
+@partial(jax.jit, static_argnames=("kind", "degree", "L", "q", "n_rows", "k", "n_folds",
+                                   "grid_batch"))
+def _grid_scores(X_cols, gammas, C_values, coef0, y, p, c_unit, starts, slot, class_of_slot,
+                 fold_of_slot, first, second, tol, max_iter, *, kind, degree, L, q, n_rows, k,
+                 n_folds, grid_batch):
     base = _kernels.base(X_cols[:n_rows], X_cols, kind)
     base_diag = _kernels.base_diag(X_cols, kind)
     rows = jnp.arange(y.shape[0])[:, None]
     in_fold = fold_of_slot[None, :n_rows] == jnp.arange(n_folds)[:, None]
 
-    def per_gamma(gamma):
+    def per_point(point):
+        gamma, c = point
         K = _kernels.finish(base, kind, gamma, coef0, degree)
         diag = _kernels.finish(base_diag, kind, gamma, coef0, degree)
-        sol = _solver.solve(K, diag, _solver.Problems(y, p, C, starts), L=L, q=q, tol=tol,
-                            max_iter=max_iter)
+        sol = _solver.solve(K, diag, _solver.Problems(y, p, c * c_unit, starts), L=L, q=q,
+                            tol=tol, max_iter=max_iter)
         beta = jnp.zeros((y.shape[0], K.shape[1]), K.dtype).at[rows, slot].add(y * sol.alpha)
         dec = (beta[:, :n_rows] @ K[:, :n_rows] - sol.rho[:, None])
-        dec = dec.reshape(n_folds, n_c, n_pairs, n_rows)
+        dec = dec.reshape(n_folds, -1, n_rows)
         if k == 2:
-            pred = jnp.where(dec[:, :, 0] > 0, 0, 1)
+            pred = jnp.where(dec[:, 0] > 0, 0, 1)
         else:
             e1 = jax.nn.one_hot(first, k, dtype=K.dtype)
             e2 = jax.nn.one_hot(second, k, dtype=K.dtype)
-            votes = (jnp.einsum("fcpn,pk->fcnk", (dec > 0).astype(K.dtype), e1)
-                     + jnp.einsum("fcpn,pk->fcnk", (dec <= 0).astype(K.dtype), e2))
+            votes = (jnp.einsum("fpn,pk->fnk", (dec > 0).astype(K.dtype), e1)
+                     + jnp.einsum("fpn,pk->fnk", (dec <= 0).astype(K.dtype), e2))
             pred = jnp.argmax(votes, axis=-1)
-        correct = (pred == class_of_slot[None, None, :]) & in_fold[:, None, :]
-        score = jnp.sum(correct, -1) / jnp.sum(in_fold, -1)[:, None]
-        return score, sol.steps.reshape(n_folds, n_c, n_pairs), sol.gap
+        correct = (pred == class_of_slot[None, :]) & in_fold
+        return jnp.sum(correct, -1) / jnp.sum(in_fold, -1), sol.steps, sol.gap
 
-    return jax.vmap(per_gamma)(gammas)
+    g, c = jnp.meshgrid(gammas, C_values, indexing="ij")
+    # Grid points in batches: vmapped fits move in lockstep until the slowest converges, so
+    # on CPU one point at a time (its folds x pairs vmapped) wastes least; on GPU batch more.
+    return lax.map(per_point, (g.ravel(), c.ravel()), batch_size=grid_batch)
 
 
 def fit_grid(X, y, *, C: Sequence[float], gamma: Sequence[float | str], kernel: str = "rbf",
              degree: int = 3, coef0: float = 0.0, cv: int | Any = 5, tol: float = 1e-3,
              class_weight: dict | str | None = None, max_iter: int = -1,
-             working_set_size: int = 512, dtype: str = "float32") -> dict[str, Any]:
+             working_set_size: int = 512, dtype: str = "float32",
+             grid_batch: int | None = None) -> dict[str, Any]:
     """Cross-validated accuracy of SVC(C=c, gamma=g) for every c in C and g in gamma.
 
     cv: number of StratifiedKFold splits (unshuffled, as GridSearchCV uses) or a splitter
     whose test folds partition the data. gamma may hold 'scale' / 'auto', resolved on all of X.
     Returns test_scores (folds, len(C), len(gamma)), mean_test_score, std_test_score,
-    best_params, and n_iter / converged per fit.
+    best_params, and n_iter / converged per fit. grid_batch: grid points solved at once
+    (default 1 on CPU, all on accelerators).
     """
     est = SVC(kernel=kernel, degree=degree, coef0=coef0, tol=tol, class_weight=class_weight,
               max_iter=max_iter, working_set_size=working_set_size, dtype=dtype)
@@ -106,27 +113,29 @@ def fit_grid(X, y, *, C: Sequence[float], gamma: Sequence[float | str], kernel: 
     cls_pad = pad_to(class_of_slot, n_cols)
     held = fold_of_slot[slot][None] == np.arange(n_folds)[:, None, None]  # (F, P, m)
     cw_var = np.stack(weights)[:, cls_pad[slot]]                             # (F, P, m)
-    c_var = (C_values[None, :, None, None] * (cw_var * valid * ~held)[:, None])
-    shape = (n_folds, len(C_values), len(first))
-    n_prob = int(np.prod(shape))
-    y_all = np.broadcast_to(yv, (*shape, yv.shape[1])).reshape(n_prob, -1)
+    c_unit = (cw_var * valid * ~held).reshape(-1, slot.shape[1])  # (F * P, m)
+    y_all = np.tile(yv, (n_folds, 1))
     m = y_all.shape[1]
     q = working_set_size // 2 * 2
+    n_points = len(C_values) * len(gammas)
+    if grid_batch is None:
+        grid_batch = 1 if jax.default_backend() == "cpu" else n_points
     fdt = np.float64 if dtype == "float64" else np.float32
     with precision(dtype):
         X_cols = pad_to(pad_features(np.asarray(X[order], fdt)), n_cols)
         scores, steps, gap = _grid_scores(
-            jnp.asarray(X_cols), jnp.asarray(gammas, fdt), coef0, jnp.asarray(y_all, fdt),
-            jnp.asarray(-(y_all != 0).astype(fdt)), jnp.asarray(c_var.reshape(n_prob, -1), fdt),
-            jnp.asarray(np.broadcast_to(seg, (*shape, seg.shape[1])).reshape(n_prob, -1),
-                        jnp.int32),
-            jnp.asarray(np.broadcast_to(slot, (*shape, m)).reshape(n_prob, -1), jnp.int32),
+            jnp.asarray(X_cols), jnp.asarray(gammas, fdt), jnp.asarray(C_values, fdt), coef0,
+            jnp.asarray(y_all, fdt), jnp.asarray(-(y_all != 0).astype(fdt)),
+            jnp.asarray(c_unit, fdt), jnp.asarray(np.tile(seg, (n_folds, 1)), jnp.int32),
+            jnp.asarray(np.tile(slot, (n_folds, 1)), jnp.int32),
             jnp.asarray(pad_to(class_of_slot, n_rows)), jnp.asarray(fold_of_slot),
             jnp.asarray(first), jnp.asarray(second), tol,
             NO_LIMIT if max_iter == -1 else max_iter,
             kind=kernel, degree=int(degree), L=L, q=q if m > q else m, n_rows=n_rows, k=k,
-            shape=shape)
-    scores = np.moveaxis(np.asarray(scores, np.float64), 0, -1)  # (F, nC, nG)
+            n_folds=n_folds, grid_batch=min(int(grid_batch), n_points))
+    shape = (len(gammas), len(C_values))
+    scores = np.asarray(scores, np.float64).reshape(*shape, n_folds).transpose(2, 1, 0)
+    steps = np.asarray(steps).reshape(*shape, n_folds, -1).transpose(2, 1, 0, 3)
     mean = scores.mean(axis=0)
     best = np.unravel_index(np.argmax(mean), mean.shape)
     return {
@@ -134,6 +143,6 @@ def fit_grid(X, y, *, C: Sequence[float], gamma: Sequence[float | str], kernel: 
         "mean_test_score": mean, "std_test_score": scores.std(axis=0),
         "best_params": {"C": float(C_values[best[0]]), "gamma": float(gammas[best[1]])},
         "best_score": float(mean[best]),
-        "n_iter": np.moveaxis(np.asarray(steps), 0, -1),
+        "n_iter": steps,  # (folds, len(C), len(gamma), pairs) SMO steps
         "converged": bool(np.all(np.asarray(gap) <= tol)),
     }

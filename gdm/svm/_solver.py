@@ -142,8 +142,51 @@ def solve(K: jax.Array, diag: jax.Array, prob: Problems, *, L: int, q: int, tol,
     grad0 = prob.p
     if m <= q:
         return _solve_whole(K, diag, prob, slot, L, tol, max_iter)
-    return _solve_decomposed(K, diag, prob, slot, q, tol, max_iter, inner_ratio,
-                             max_inner or 4 * q, alpha0, grad0)
+
+    def block(s_ws):
+        return K[s_ws[:, :, None], s_ws[:, None, :]]
+
+    def apply(dbeta):
+        return dbeta @ K
+
+    return _solve_decomposed(block, apply, K.shape[0], diag, prob, slot, q, tol, max_iter,
+                             inner_ratio, max_inner or 4 * q, alpha0, grad0)
+
+
+@partial(jax.jit, static_argnames=("kind", "degree", "n_rows", "L", "q", "chunk", "max_inner"))
+def solve_uncached(X_cols: jax.Array, gamma, coef0, diag: jax.Array, prob: Problems, *,
+                   kind: str, degree: int, n_rows: int, L: int, q: int, chunk: int, tol,
+                   max_iter, inner_ratio=0.1, max_inner: int = 0) -> Solution:
+    """`solve` without the kernel matrix, for when it exceeds the memory budget.
+
+    Always decomposes (q < variables): working-set blocks are computed from the samples
+    (P q^2 d), and the gradient update recomputes kernel rows in blocks of `chunk` rows,
+    so memory stays at chunk x columns instead of rows x columns.
+    """
+    from gdm.svm import _kernels  # local: keeps the solver free of kernel details otherwise
+
+    P, m = prob.y.shape
+    slot = slots_of(prob.starts, L)
+    n_blocks = -(-n_rows // chunk)
+    X_pad = jnp.pad(X_cols[:n_rows], ((0, n_blocks * chunk - n_rows), (0, 0)))
+
+    def block(s_ws):
+        return jax.vmap(lambda s: _kernels.kernel(X_cols[s], X_cols[s], kind, gamma, coef0,
+                                                  degree))(s_ws)
+
+    def apply(dbeta):
+        dbeta = jnp.pad(dbeta, ((0, 0), (0, n_blocks * chunk - n_rows)))
+
+        def add_block(b, acc):
+            rows = lax.dynamic_slice_in_dim(X_pad, b * chunk, chunk)
+            coef = lax.dynamic_slice_in_dim(dbeta, b * chunk, chunk, axis=1)
+            return acc + coef @ _kernels.kernel(rows, X_cols, kind, gamma, coef0, degree)
+
+        return lax.fori_loop(0, n_blocks, add_block,
+                             jnp.zeros((P, X_cols.shape[0]), X_cols.dtype))
+
+    return _solve_decomposed(block, apply, n_rows, diag, prob, slot, q, tol, max_iter,
+                             inner_ratio, max_inner or 4 * q, jnp.zeros_like(prob.p), prob.p)
 
 
 def _solve_whole(K, diag, prob, slot, L, tol, max_iter):
@@ -158,8 +201,10 @@ def _solve_whole(K, diag, prob, slot, L, tol, max_iter):
     return _finish(prob, alpha, grad, steps, jnp.ones((), jnp.int32))
 
 
-def _solve_decomposed(K, diag, prob, slot, q, tol, max_iter, inner_ratio, max_inner,
-                      alpha, grad):
+def _solve_decomposed(block, apply, n_rows, diag, prob, slot, q, tol, max_iter, inner_ratio,
+                      max_inner, alpha, grad):
+    """Working-set rounds: `block(slots)` gives the (P, q, q) kernel of each working set,
+    `apply(dbeta)` the product dbeta @ K for (P, n_rows) coefficient changes."""
     P, m = prob.y.shape
     half = q // 2
     rows = jnp.arange(P)[:, None]
@@ -179,7 +224,7 @@ def _solve_decomposed(K, diag, prob, slot, q, tol, max_iter, inner_ratio, max_in
         ws, live = jax.vmap(select)(prob.y, prob.C, alpha, grad)
         take = partial(jnp.take_along_axis, indices=ws, axis=1)
         s_ws = take(slot)
-        k_ws = K[s_ws[:, :, None], s_ws[:, None, :]]
+        k_ws = block(s_ws)
         y_ws = jnp.where(live, take(prob.y), 0)
         c_ws = jnp.where(live, take(prob.C), 0)
         a_ws, g_ws = take(alpha), take(grad)
@@ -190,8 +235,9 @@ def _solve_decomposed(K, diag, prob, slot, q, tol, max_iter, inner_ratio, max_in
         )(k_ws, diag[s_ws], y_ws, c_ws, a_ws, g_ws, eps, budget)
         delta = jnp.where(live, a_new - a_ws, 0)
         alpha = alpha.at[rows, ws].set(a_new)
-        dbeta = jnp.zeros((P, K.shape[0]), K.dtype).at[rows, s_ws].add(y_ws * delta, mode="drop")
-        dk = dbeta @ K
+        dbeta = jnp.zeros((P, n_rows), alpha.dtype).at[rows, s_ws].add(y_ws * delta,
+                                                                        mode="drop")
+        dk = apply(dbeta)
         grad = grad + prob.y * jnp.take_along_axis(dk, slot, axis=1)
         gap = gap_of(prob.y, prob.C, alpha, grad)
         return alpha, grad, steps + st, gap, it + 1
