@@ -265,3 +265,14 @@ def test_fit_grid_equals_separate_fits():
     assert abs(res["test_scores"][0, 1, 1] - own) <= 1.5 / len(test)
     with pytest.raises(ValueError, match="C must be"):
         fit_grid(X, y, C=[0.0], gamma=[0.1])
+
+
+def test_blocked_symmetric_gram_equals_one_matmul():
+    from gdm.svm import _kernels
+
+    X = jnp.asarray(np.random.default_rng(0).normal(size=(64, 5)), jnp.float32)
+    for kind in ("rbf", "poly"):
+        full = _kernels.kernel(X, X, kind, 0.3, 1.0, 3)
+        blocked = _kernels.symmetric_gram(X, 72, kind, 0.3, 1.0, 3, blocks=4)
+        np.testing.assert_allclose(blocked[:, :64], full, rtol=1e-5, atol=1e-5)
+        assert np.all(np.asarray(blocked[:, 64:]) == 0)

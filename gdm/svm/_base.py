@@ -158,10 +158,7 @@ class BaseLibSVM(BaseEstimator):
                 K = np.asarray(K, self._float)[np.ix_(order, order)]
                 diag = jnp.asarray(pad_to(np.diag(K).copy(), n_cols))
                 K = jnp.asarray(pad_to(pad_to(K, n_rows, 0), n_cols, 1))
-            # Few short problems (a binary fit of a few thousand samples): one SMO over all
-            # variables beats working-set rounds; many pairs: rounds of q keep steps cheap.
-            whole = m <= q or y.shape[0] * m <= 16 * q
-            sol = _solver.solve(K, diag, prob, L=L, q=m if whole else q, tol=self.tol,
+            sol = _solver.solve(K, diag, prob, L=L, q=m if m <= q else q, tol=self.tol,
                                 max_iter=max_iter)
         return jax.tree.map(lambda a: np.asarray(a, np.float64 if a.dtype.kind == "f"
                                                  else a.dtype), sol)

@@ -65,12 +65,15 @@ def symmetric_gram(X, n_cols: int, kind: str, gamma, coef0, degree: int, blocks:
         return jnp.pad(K, ((0, 0), (0, n_cols - n)))
     b = n // blocks
     parts = [X[i * b:(i + 1) * b] for i in range(blocks)]
-    tiles = {(i, j): kernel(parts[i], parts[j], kind, gamma, coef0, degree)
-             for i in range(blocks) for j in range(i, blocks)}
-    extra = [jnp.zeros((b, n_cols - n), X.dtype)] if n_cols > n else []
-    rows = [jnp.concatenate([tiles[i, j] if j >= i else tiles[j, i].T for j in range(blocks)]
-                            + extra, axis=1) for i in range(blocks)]
-    return jnp.concatenate(rows, axis=0)
+    # Tiles written into one buffer (in place under jit): peak memory ~ the matrix + a tile.
+    K = jnp.zeros((n, n_cols), X.dtype)
+    for i in range(blocks):
+        for j in range(i, blocks):
+            tile = kernel(parts[i], parts[j], kind, gamma, coef0, degree)
+            K = lax.dynamic_update_slice(K, tile, (i * b, j * b))
+            if j > i:
+                K = lax.dynamic_update_slice(K, tile.T, (j * b, i * b))
+    return K
 
 
 def chunked_apply(fn, X: jax.Array, chunk: int) -> jax.Array:
