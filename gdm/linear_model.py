@@ -16,6 +16,7 @@ float32 input is solved in float32 (fast, as in the MNIST benchmark); float64 in
 from __future__ import annotations
 
 import functools
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -49,36 +50,31 @@ def _logistic_objective(theta, X, target, weight, l2, fit_intercept):
     return jnp.sum(weight * loss) + 0.5 * l2 * jnp.sum(W * W)
 
 
-def _two_loop(grad, S, Y, rho, n_pairs, newest):
-    """L-BFGS two-loop recursion over a ring buffer of the last `memory` (s, y) pairs."""
-    memory = S.shape[0]
-    used = jnp.minimum(n_pairs, memory)
+def _lbfgs_direction(grad, S, Y):
+    """-H grad for the L-BFGS inverse Hessian H in compact form (Byrd, Nocedal, Schnabel 1994).
 
-    def backward(j, carry):
-        q, alphas = carry
-        i = (newest - j) % memory
-        a = jnp.where(j < used, rho[i] * (S[i] @ q), 0.0)
-        return q - a * Y[i], alphas.at[i].set(a)
-
-    q, alphas = jax.lax.fori_loop(0, memory, backward, (grad, jnp.zeros_like(rho)))
-    sy, yy = S[newest] @ Y[newest], Y[newest] @ Y[newest]
-    gamma = jnp.where(n_pairs > 0, sy / jnp.where(yy > 0, yy, 1.0),
+    S, Y (memory, n_params) hold the last pairs oldest first; unused rows are zero. The
+    compact form is a few small matrix products and triangular solves instead of the two-loop
+    recursion's loops, which keeps XLA compilation short.
+    """
+    SY = S @ Y.T
+    unused = jnp.diag(SY) == 0
+    R = jnp.triu(SY) + jnp.diag(unused.astype(SY.dtype))  # unit diagonal on unused slots
+    sy, yy = SY[-1, -1], Y[-1] @ Y[-1]
+    gamma = jnp.where(yy > 0, sy / jnp.where(yy > 0, yy, 1.0),
                       1.0 / jnp.maximum(jnp.linalg.norm(grad), 1.0))
-
-    def forward(j, r):
-        i = (newest - used + 1 + j) % memory
-        b = rho[i] * (Y[i] @ r)
-        return r + jnp.where(j < used, alphas[i] - b, 0.0) * S[i]
-
-    return -jax.lax.fori_loop(0, memory, forward, gamma * q)
+    u = jax.scipy.linalg.solve_triangular(R, S @ grad, lower=False)
+    w = jnp.diag(SY) * u + gamma * ((Y @ Y.T) @ u) - gamma * (Y @ grad)
+    top = jax.scipy.linalg.solve_triangular(R, w, lower=False, trans="T")
+    return -(gamma * grad + S.T @ top - gamma * (Y.T @ u))
 
 
 @functools.partial(jax.jit, static_argnames=("memory",))
 def _fit_logistic(X, target, weight, l2, fit_intercept, tol, max_iter, memory: int = 10):
     """L-BFGS with Armijo backtracking until max|grad| <= tol, stagnation, or max_iter.
 
-    The objective is convex, so an Armijo step with curvature-checked updates is enough; a
-    single compact loop keeps compilation short (estimators are fitted on many shapes).
+    The objective is convex, so an Armijo step with curvature-checked updates is enough; one
+    compact loop keeps compilation short (estimators are fitted on many shapes).
     `weight` is already divided by its sum, so the objective is scikit-learn's.
     """
     dtype = X.dtype
@@ -87,59 +83,64 @@ def _fit_logistic(X, target, weight, l2, fit_intercept, tol, max_iter, memory: i
         lambda th: _logistic_objective(th, X, target, weight, l2, fit_intercept))
     eps = jnp.finfo(dtype).eps
     ftol = 64 * eps if dtype == jnp.float64 else eps
+    max_tries = 40
 
     def line_search(theta, value, grad, direction):
         slope = grad @ direction
 
         def cond(c):
             step, new_value, _, tries = c
-            return (new_value > value + 1e-4 * step * slope) & (tries < 40)
+            return (tries == 0) | ((new_value > value + 1e-4 * step * slope)
+                                   & (tries < max_tries))
 
         def body(c):
             step, _, _, tries = c
-            step = step * 0.5
+            step = jnp.where(tries == 0, 1.0, 0.5 * step).astype(dtype)
             new_value, new_grad = value_and_grad(theta + step * direction)
             return step, new_value, new_grad, tries + 1
 
-        first = value_and_grad(theta + direction)
         step, new_value, new_grad, tries = jax.lax.while_loop(
-            cond, body, (jnp.asarray(1.0, dtype), *first, 0))
-        return step, new_value, new_grad, tries < 40
+            cond, body, (jnp.asarray(1.0, dtype), value, grad, 0))
+        found = new_value <= value + 1e-4 * step * slope
+        return step, new_value, new_grad, found
 
     def body(c):
-        theta, value, grad, S, Y, rho, n_pairs, newest, it, _ = c
-        direction = _two_loop(grad, S, Y, rho, n_pairs, newest)
+        theta, value, grad, S, Y, it, _ = c
+        direction = _lbfgs_direction(grad, S, Y)
         direction = jnp.where(grad @ direction < 0, direction, -grad)  # safeguard
         step, new_value, new_grad, found = line_search(theta, value, grad, direction)
         s, y = step * direction, new_grad - grad
-        sy = s @ y
-        keep = found & (sy > eps * (y @ y))
-        slot = jnp.where(keep, (newest + 1) % memory, newest)
-        S = jnp.where(keep, S.at[slot].set(s), S)
-        Y = jnp.where(keep, Y.at[slot].set(y), Y)
-        rho = jnp.where(keep, rho.at[slot].set(1.0 / jnp.where(keep, sy, 1.0)), rho)
+        keep = found & (s @ y > eps * (y @ y))
+        S = jnp.where(keep, jnp.roll(S, -1, axis=0).at[-1].set(s), S)
+        Y = jnp.where(keep, jnp.roll(Y, -1, axis=0).at[-1].set(y), Y)
         stalled = ~found | ((value - new_value)
                             <= ftol * jnp.maximum(jnp.maximum(jnp.abs(value),
                                                               jnp.abs(new_value)), 1.0))
         theta = jnp.where(found, theta + s, theta)
         value = jnp.where(found, new_value, value)
         grad = jnp.where(found, new_grad, grad)
-        return (theta, value, grad, S, Y, rho, n_pairs + keep, slot, it + 1, stalled)
+        return theta, value, grad, S, Y, it + 1, stalled
 
     def cond(c):
-        grad, it, stalled = c[2], c[8], c[9]
+        grad, it, stalled = c[2], c[5], c[6]
         return (it < max_iter) & (jnp.max(jnp.abs(grad)) > tol) & ~stalled
 
     theta = jnp.zeros(n_params, dtype)
     value, grad = value_and_grad(theta)
     history = jnp.zeros((memory, n_params), dtype)
-    init = (theta, value, grad, history, history, jnp.zeros(memory, dtype), 0, memory - 1, 0,
-            jnp.asarray(False))
-    out = jax.lax.while_loop(cond, body, init)
-    theta, grad, n_iter = out[0], out[2], out[8]
+    init = (theta, value, grad, history, history, 0, jnp.asarray(False))
+    theta, _, grad, _, _, n_iter, _ = jax.lax.while_loop(cond, body, init)
     n_coef = X.shape[1] * target.shape[1]
     coef = theta[:n_coef].reshape(X.shape[1], target.shape[1]).T
     return coef, theta[n_coef:] * fit_intercept, n_iter, jnp.max(jnp.abs(grad))
+
+
+def _class_weight(class_weight, classes, y, sample_weight) -> np.ndarray:
+    """compute_class_weight; 'balanced' counts sample weights where sklearn does (>= 1.8)."""
+    if "sample_weight" in inspect.signature(compute_class_weight).parameters:
+        return compute_class_weight(class_weight, classes=classes, y=y,
+                                    sample_weight=sample_weight)
+    return compute_class_weight(class_weight, classes=classes, y=y)
 
 
 @jax.jit
@@ -186,7 +187,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         y_index = np.searchsorted(self.classes_, y)
         if self.class_weight is not None:
-            class_weight = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            class_weight = _class_weight(self.class_weight, self.classes_, y, sample_weight)
             sample_weight = sample_weight * class_weight[y_index]
         binary = n_classes == 2
         target = (y_index[:, None] == (np.array([1]) if binary else np.arange(n_classes)))
@@ -195,7 +196,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         l2 = 0.0 if no_penalty else 1.0 / (self.C * sw_sum)
         # Zero feature columns keep zero coefficients (zero gradient), so padding features to
         # a bucket, like rows, changes nothing but the number of compilations.
-        (Xp, tp), size = pad_rows_bucket(X, target.astype(X.dtype))
+        # At least 128 rows: small fits (check_estimator, CV folds) then share executables.
+        (Xp, tp), size = pad_rows_bucket(X, target.astype(X.dtype), minimum=128)
         Xp = pad_to(Xp, bucket_size(X.shape[1]), axis=1)
         weight = padded_weights(len(y), size, sample_weight / sw_sum, X.dtype)
         dtype = X.dtype.type
@@ -288,9 +290,17 @@ class _LeastSquares(RegressorMixin, BaseEstimator):
             x_offset, y_offset = np.zeros(X.shape[1]), np.zeros(y2.shape[1])
         return Xs, ys, x_offset, y_offset, y.ndim == 1
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def _set_coef(self, coef, x_offset, y_offset, one_target: bool) -> None:
-        intercept = y_offset - coef @ x_offset if self.fit_intercept else np.zeros(len(coef))
         self.coef_ = coef[0] if one_target else coef
+        if not self.fit_intercept:  # scikit-learn: a scalar 0.0 whatever the targets
+            self.intercept_ = 0.0
+            return
+        intercept = y_offset - coef @ x_offset
         self.intercept_ = float(intercept[0]) if one_target else intercept
 
     def predict(self, X) -> np.ndarray:
