@@ -54,9 +54,12 @@ def test_oob_score_close_to_held_out_score():
 def test_regressor_r2_close_to_sklearn_and_oob():
     xtr, xte, ytr, yte = split(load_diabetes)
     ours = RandomForestRegressor(N_TREES, oob_score=True, random_state=0).fit(xtr, ytr)
-    ref = sk_ensemble.RandomForestRegressor(N_TREES, random_state=0).fit(xtr, ytr)
+    ref = sk_ensemble.RandomForestRegressor(N_TREES, oob_score=True, random_state=0)
+    ref.fit(xtr, ytr)
     assert abs(ours.score(xte, yte) - ref.score(xte, yte)) < 0.05
-    assert abs(ours.oob_score_ - ours.score(xte, yte)) < 0.1
+    # diabetes is noisy and small: OOB and held-out R^2 differ by ~0.1 for sklearn too, so
+    # the OOB estimate is compared with sklearn's own.
+    assert abs(ours.oob_score_ - ref.oob_score_) < 0.05
     assert ours.feature_importances_.sum() == pytest.approx(1.0)
 
 
