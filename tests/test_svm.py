@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import svm as sk_svm
 from sklearn.datasets import load_digits, load_iris, make_blobs, make_classification
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import check_estimator
@@ -231,6 +231,14 @@ def test_bad_parameters_name_the_argument(params, match):
     if "decision_function_shape" not in params:
         with pytest.raises(ValueError, match=match):
             SVR(**params).fit(X, y.astype(float))
+
+
+def test_max_iter_stops_early_with_convergence_warning():
+    X, y = load_iris(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match="max_iter=3"):
+        est = SVC(max_iter=3).fit(X, y)
+    assert est.fit_status_ == 1 and np.all(est.n_iter_ <= 3)
+    assert SVC().fit(X, y).fit_status_ == 0
 
 
 def test_predict_before_fit_and_feature_mismatch():
