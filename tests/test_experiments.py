@@ -70,3 +70,20 @@ def test_compare_runner_prints_and_writes_a_table(tmp_path, capsys):
     config.experiments = "experiments/no_such.py"
     with pytest.raises(ValueError, match="config.experiments"):
         compare.run(config, str(tmp_path / "bad"))
+
+
+def test_sweep_runner_sets_the_key_and_tabulates(tmp_path):
+    from gdm.runners import sweep
+
+    config = importlib.import_module("experiments.depth_ablation").get_config()
+    config.experiment = "experiments/logreg_digits.py"
+    config.key = "num_train_steps"
+    config.grid = "20,300"
+    results = sweep.run(config, str(tmp_path))
+    assert results["num_train_steps=300/eval/accuracy"] > results[
+        "num_train_steps=20/eval/accuracy"]
+    assert (tmp_path / "num_train_steps=300" / "results.json").exists()
+    assert (tmp_path / "figures" / "sweep.png").exists()
+    config.key = "model.no_such"
+    with pytest.raises(ValueError, match="config.key"):
+        sweep.run(config, str(tmp_path / "bad"))
