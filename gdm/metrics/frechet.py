@@ -34,6 +34,7 @@ import jax
 import ml_collections
 import numpy as np
 
+_LOADED: dict[str, tuple[Any, Any, dict]] = {}  # classifiers restored in this process
 FEATURE_LAYER = "Dense_1"  # LeNet-5's 84-unit layer: the input of the logits layer.
 
 
@@ -134,14 +135,22 @@ class ClassifierFeatures:
     def _load(self) -> None:
         if self._model is not None:
             return
+        if self.directory in _LOADED:  # one restore per process and cache entry
+            self._model, self._variables, self.results = _LOADED[self.directory]
+            return
         from gdm.train import loop  # lazy: the metric module stays importable without training
-
-        workdir = os.path.join(self.directory, "classifier")
-        self.results = loop.train_and_evaluate(self.config, workdir, quiet=True)  # or resume
         from gdm.train.restore import restore_state
 
+        workdir = os.path.join(self.directory, "classifier")
+        results_path = os.path.join(workdir, "results.json")
+        if os.path.exists(results_path):  # trained earlier: the loop wrote results at the end
+            with open(results_path) as f:
+                self.results = json.load(f)
+        else:
+            self.results = loop.train_and_evaluate(self.config, workdir, quiet=True)
         _, self._model, state = restore_state(self.config, workdir)
         self._variables = {"params": state.params, **state.model_state}
+        _LOADED[self.directory] = (self._model, self._variables, self.results)
 
     def __call__(self, x: np.ndarray, image_shape: tuple[int, ...]) -> np.ndarray:
         """Features (N, 84) of samples x (N, ...) reshaped to `image_shape`, in fixed-size

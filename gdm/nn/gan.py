@@ -65,13 +65,14 @@ class DCGANDiscriminator(nn.Module):
     """images (B, H, W, C) -> logits (B,) of "real"."""
 
     features: int = 64
+    dropout: float = 0.0
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-        del train
         f = self.features
-        x = nn.leaky_relu(nn.Conv(f, (4, 4), strides=(2, 2), padding="SAME")(x), 0.2)
-        x = nn.leaky_relu(nn.Conv(2 * f, (4, 4), strides=(2, 2), padding="SAME")(x), 0.2)
+        for width in (f, 2 * f):
+            x = nn.leaky_relu(nn.Conv(width, (4, 4), strides=(2, 2), padding="SAME")(x), 0.2)
+            x = nn.Dropout(self.dropout, deterministic=not train)(x)
         x = x.reshape(x.shape[0], -1)
         return nn.Dense(1)(x)[:, 0]
 
@@ -97,13 +98,14 @@ class MLPDiscriminator(nn.Module):
     """samples (B, ...) -> logits (B,) through dense layers with leaky ReLU."""
 
     hidden_sizes: Sequence[int] = (512, 256)
+    dropout: float = 0.0
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-        del train
         x = x.reshape(x.shape[0], -1)
         for units in self.hidden_sizes:
             x = nn.leaky_relu(nn.Dense(units)(x), 0.2)
+            x = nn.Dropout(self.dropout, deterministic=not train)(x)
         return nn.Dense(1)(x)[:, 0]
 
 
@@ -122,6 +124,7 @@ class GAN(nn.Module):
     generator_hidden: Sequence[int] = (256, 512)
     discriminator_hidden: Sequence[int] = (512, 256)
     batch_norm: bool = True  # in the DCGAN generator only
+    discriminator_dropout: float = 0.0  # keeps the discriminator from winning outright
     output_activation: str = "sigmoid"  # sigmoid matches data scaled to [0, 1]
 
     def resolved_architecture(self) -> str:
@@ -147,11 +150,13 @@ class GAN(nn.Module):
         if self.resolved_architecture() == "dcgan":
             self.generator = DCGANGenerator(tuple(self.output_shape), self.generator_features,
                                             self.batch_norm, self.output_activation)
-            self.discriminator = DCGANDiscriminator(self.discriminator_features)
+            self.discriminator = DCGANDiscriminator(self.discriminator_features,
+                                                    self.discriminator_dropout)
         else:
             self.generator = MLPGenerator(tuple(self.output_shape), tuple(self.generator_hidden),
                                           self.output_activation)
-            self.discriminator = MLPDiscriminator(tuple(self.discriminator_hidden))
+            self.discriminator = MLPDiscriminator(tuple(self.discriminator_hidden),
+                                                  self.discriminator_dropout)
 
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         if self.is_initializing():

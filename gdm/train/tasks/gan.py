@@ -15,6 +15,17 @@ task_options (all optional):
   adam_b1: Adam's first-moment decay when config.optimizer.name is "adam" (default 0.5, the
            DCGAN setting: 0.9 lets the two players' momenta chase each other and oscillate).
   discriminator_lr_scale: the discriminator's learning rate relative to config.optimizer's.
+  instance_noise: std of Gaussian noise added to the discriminator's inputs (real and fake),
+                  annealed linearly to 0 over training (Sonderby et al. 2017). On binarized
+                  data it hides the trivial cue "gray pixels = fake" that otherwise lets the
+                  discriminator win outright and collapses the generator. Default 0.
+  label_smoothing: one-sided: real targets 1 - eps (Salimans et al. 2016). Default 0.
+  binary_outputs: for binary data. The generator's sigmoid outputs are read as Bernoulli
+                  means; the discriminator sees Bernoulli samples of them, and the generator's
+                  gradient passes the sampling straight through (d sample / d mean := 1,
+                  Bengio et al. 2013). Without it a discriminator tells binary real images
+                  from gray fakes by their pixel values alone, wins outright and the generator
+                  collapses. Final samples are then binary too. Default False.
   num_samples: samples drawn at the end for the figure and the Frechet distance
                (default: as many as test examples, capped at 10,000).
   frechet: compute eval/frechet_distance at the end (default True for labelled image data).
@@ -38,9 +49,12 @@ from gdm.train.tasks.base import Task, apply_model
 PLAYERS = ("generator", "discriminator")
 
 
-def discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
-    """Per-example -log sigmoid(D(x)) - log(1 - sigmoid(D(G(z))))."""
-    return jax.nn.softplus(-real_logits) + jax.nn.softplus(fake_logits)
+def discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array,
+                       label_smoothing: float = 0.0) -> jax.Array:
+    """Per-example -log sigmoid(D(x)) - log(1 - sigmoid(D(G(z)))), real targets 1 - eps."""
+    real = ((1.0 - label_smoothing) * jax.nn.softplus(-real_logits)
+            + label_smoothing * jax.nn.softplus(real_logits))
+    return real + jax.nn.softplus(fake_logits)
 
 
 def generator_loss(fake_logits: jax.Array) -> jax.Array:
@@ -81,6 +95,12 @@ class GanTask(Task):
         super().__init__(config, num_classes, input_shape)
         self.options = dict(config.get("task_options", {}) or {})
         self._players: dict[str, optax.GradientTransformation] | None = None
+        self.instance_noise = float(self.options.get("instance_noise", 0.0))
+        self.label_smoothing = float(self.options.get("label_smoothing", 0.0))
+        self.binary_outputs = bool(self.options.get("binary_outputs", False))
+        if self.instance_noise < 0 or not 0 <= self.label_smoothing < 1:
+            raise ValueError("task_options.instance_noise must be >= 0 and "
+                             "task_options.label_smoothing in [0, 1)")
 
     def make_optimizer(self, tx: optax.GradientTransformation,
                        params: Any) -> optax.GradientTransformation:
@@ -103,27 +123,41 @@ class GanTask(Task):
     def _generate(self, model, params, model_state, z, train):
         return apply_model(model, params, model_state, z, None, train, method=model.generate)
 
-    def _discriminate(self, model, params, x):
-        return apply_model(model, params, {}, x, None, False, method=model.discriminate)[0]
+    def _binarize(self, rng, means):
+        if not self.binary_outputs:
+            return means
+        return jax.random.bernoulli(rng, means).astype(means.dtype)
+
+    def _discriminate(self, model, params, x, rng=None):
+        """Logits; with `rng` in training mode (discriminator dropout on)."""
+        return apply_model(model, params, {}, x, rng, rng is not None,
+                           method=model.discriminate)[0]
 
     def train_step(self, model, tx, state, batch, rng):
         if self._players is None:
             raise RuntimeError("GanTask.make_optimizer must be called before train_step")
         params, real = state.params, batch["x"]
         z = jax.random.normal(rng, (real.shape[0], model.latent_dim), real.dtype)
+        anneal = jnp.maximum(0.0, 1.0 - state.step / self.config.num_train_steps)
+        sigma = self.instance_noise * anneal
+        noise_real, noise_fake = (sigma * jax.random.normal(jax.random.fold_in(rng, i),
+                                                            real.shape, real.dtype)
+                                  for i in (1, 2))
 
         def generate(g_params):
             full = {"generator": g_params, "discriminator": params["discriminator"]}
             return self._generate(model, full, state.model_state, z, True)
 
         fake, pull_back, model_state = jax.vjp(generate, params["generator"], has_aux=True)
-        fake = jax.lax.stop_gradient(fake)
+        fake = self._binarize(jax.random.fold_in(rng, 3), jax.lax.stop_gradient(fake))
 
         def d_objective(d_params):
             full = {"generator": params["generator"], "discriminator": d_params}
-            real_logits = self._discriminate(model, full, real)
-            fake_logits = self._discriminate(model, full, fake)
-            loss = jnp.mean(discriminator_loss(real_logits, fake_logits))
+            real_logits = self._discriminate(model, full, real + noise_real,
+                                             jax.random.fold_in(rng, 4))
+            fake_logits = self._discriminate(model, full, fake + noise_fake,
+                                             jax.random.fold_in(rng, 5))
+            loss = jnp.mean(discriminator_loss(real_logits, fake_logits, self.label_smoothing))
             return loss, jnp.mean(_accuracy(real_logits, fake_logits))
 
         (d_loss, d_accuracy), d_grads = jax.value_and_grad(d_objective, has_aux=True)(
@@ -134,10 +168,12 @@ class GanTask(Task):
 
         def g_objective(samples):  # against the updated discriminator
             full = {"generator": params["generator"], "discriminator": d_params}
-            return jnp.mean(generator_loss(self._discriminate(model, full, samples)))
+            logits = self._discriminate(model, full, samples + noise_fake,
+                                        jax.random.fold_in(rng, 6))
+            return jnp.mean(generator_loss(logits))
 
         g_loss, fake_grads = jax.value_and_grad(g_objective)(fake)
-        (g_grads,) = pull_back(fake_grads)
+        (g_grads,) = pull_back(fake_grads)  # straight through the sampling if binary
         g_updates, g_opt = self._players["generator"].update(
             g_grads, state.opt_state["generator"], params["generator"])
         new_params = {"generator": optax.apply_updates(params["generator"], g_updates),
@@ -152,6 +188,7 @@ class GanTask(Task):
         real = batch["x"]
         z = jax.random.normal(rng, (real.shape[0], model.latent_dim), real.dtype)
         fake, _ = self._generate(model, state.params, state.model_state, z, False)
+        fake = self._binarize(jax.random.fold_in(rng, 3), fake)
         real_logits = self._discriminate(model, state.params, real)
         fake_logits = self._discriminate(model, state.params, fake)
         return {"d_loss": discriminator_loss(real_logits, fake_logits),
@@ -163,9 +200,14 @@ class GanTask(Task):
     def sample(self, model, state, rng: jax.Array, num_samples: int,
                chunk_size: int = 1000) -> np.ndarray:
         """`num_samples` generator samples (eval mode), drawn in fixed-size chunks so one
-        compiled function serves any count; a pure function of (params, rng)."""
-        return sample_in_chunks(model, state.params, state.model_state, rng, num_samples,
-                                chunk_size)
+        compiled function serves any count; a pure function of (params, rng). Binary
+        (Bernoulli draws of the generator's means) when task_options.binary_outputs."""
+        z_rng, bit_rng = jax.random.split(rng)
+        means = sample_in_chunks(model, state.params, state.model_state, z_rng, num_samples,
+                                 chunk_size)
+        if not self.binary_outputs:
+            return means
+        return np.asarray(jax.random.bernoulli(bit_rng, means), np.float32)
 
     def final_metrics(self, model, state, dataset, workdir):
         from gdm.train.tasks import _sample_report
