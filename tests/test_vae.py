@@ -3,6 +3,7 @@ bound ordering on a trained model, deterministic sampling, and exact resume thro
 
 from __future__ import annotations
 
+import copy
 import os
 
 import jax
@@ -61,8 +62,9 @@ def _variables(model, x, seed=0):
     return model.init({"params": jax.random.key(seed), "sample": jax.random.key(seed + 1)}, x)
 
 
+# The conv encoder/decoder blocks are shared with the autoencoder and tested there.
 @pytest.mark.parametrize("arch,shape,likelihood", [
-    ("mlp", (64,), "bernoulli"), ("mlp", (64,), "gaussian"), ("conv", (10, 10, 1), "bernoulli")])
+    ("mlp", (64,), "bernoulli"), ("mlp", (64,), "gaussian")])
 def test_shapes(arch, shape, likelihood):
     model = create("vae", {"arch": arch, "latent_size": 3, "hidden_sizes": (16,),
                            "conv_features": (4, 8), "likelihood": likelihood},
@@ -202,6 +204,8 @@ def test_resume_matches_the_uninterrupted_run(trained, tmp_path):
     first = vae_config(num_train_steps=200)
     first.task_options.figures = False
     train_and_evaluate(first, str(tmp_path), quiet=True)
+    config = copy.deepcopy(config)
+    config.task_options.figures = False  # figures do not change the numbers
     resumed = train_and_evaluate(config, str(tmp_path), quiet=True)
     assert resumed.keys() == reference.keys()
     for key in reference:
