@@ -67,33 +67,43 @@ def gap_of(y, C, alpha, grad):
 def _smo(row, diag, y, C, alpha, grad, eps, max_steps):
     """libsvm's SMO with second-order (WSS2) pair selection on one (sub)problem.
 
-    `row(i)` returns K(s_i, s_t) for all variables t of the (sub)problem.
+    `row(i)` returns K(s_i, s_t) for all variables t of the (sub)problem. Written with
+    elementwise one-hot updates and max/min reductions (no scatters or arg-reductions over
+    floats), which XLA fuses into a few passes per step.
     """
     zero = jnp.zeros((), alpha.dtype)
+    idx = jnp.arange(alpha.shape[0])
+    big = alpha.shape[0]
+
+    def first_index(mask):
+        return jnp.min(jnp.where(mask, idx, big))
 
     def step(state):
         alpha, grad, steps, _ = state
         minus_yg, up, low = _violations(y, C, alpha, grad)
         s_up = jnp.where(up, minus_yg, -jnp.inf)
-        i = jnp.argmax(s_up)
-        gmax = s_up[i]
+        gmax = jnp.max(s_up)
         gmin = jnp.min(jnp.where(low, minus_yg, jnp.inf))
         done = gmax - gmin < eps
+        i = jnp.minimum(first_index(s_up == gmax), big - 1)
         k_i = row(i)
         b = gmax - minus_yg
         a = diag[i] + diag - 2 * k_i
         a = jnp.where(a > 0, a, TAU)
-        j = jnp.argmin(jnp.where(low & (b > 0), -(b * b) / a, jnp.inf))
+        score = jnp.where(low & (b > 0), -(b * b) / a, jnp.inf)
+        j = jnp.minimum(first_index(score == jnp.min(score)), big - 1)
         k_j = row(j)
-        room_i = jnp.where(y[i] > 0, C[i] - alpha[i], alpha[i])
-        room_j = jnp.where(y[j] > 0, alpha[j], C[j] - alpha[j])
+        y_i, y_j, c_i, c_j, a_i, a_j = y[i], y[j], C[i], C[j], alpha[i], alpha[j]
+        room_i = jnp.where(y_i > 0, c_i - a_i, a_i)
+        room_j = jnp.where(y_j > 0, a_j, c_j - a_j)
         lam = jnp.minimum(b[j] / a[j], jnp.minimum(room_i, room_j))
         lam = jnp.where(done, zero, lam)
         # Land exactly on a bound when the step is clipped there, as libsvm does.
-        new_i = jnp.where(lam == room_i, jnp.where(y[i] > 0, C[i], zero), alpha[i] + y[i] * lam)
-        new_j = jnp.where(lam == room_j, jnp.where(y[j] > 0, zero, C[j]), alpha[j] - y[j] * lam)
-        alpha = alpha.at[i].set(jnp.where(done, alpha[i], new_i))
-        alpha = alpha.at[j].set(jnp.where(done, alpha[j], new_j))
+        new_i = jnp.where(lam == room_i, jnp.where(y_i > 0, c_i, zero), a_i + y_i * lam)
+        new_j = jnp.where(lam == room_j, jnp.where(y_j > 0, zero, c_j), a_j - y_j * lam)
+        new_i = jnp.where(done, a_i, new_i)
+        new_j = jnp.where(done, a_j, new_j)
+        alpha = jnp.where(idx == i, new_i, jnp.where(idx == j, new_j, alpha))
         grad = grad + y * (k_i - k_j) * lam
         return alpha, grad, steps + (~done).astype(steps.dtype), done
 
