@@ -58,11 +58,16 @@ def test_multinomial_matches_sklearn(params):
     _compare_logistic(X_IRIS, Y_IRIS, **params)
 
 
-def test_float32_input_is_solved_in_float32_and_agrees():
+def test_large_float32_input_is_solved_in_float32_and_agrees():
+    """Iris repeated 440 times (2**18 values and more) takes the float32 solver.
+
+    Repeating the data n times is sklearn's objective with C multiplied by n.
+    """
     X = (X_IRIS - X_IRIS.mean(0)) / X_IRIS.std(0)
-    ours = LogisticRegression(tol=1e-5, max_iter=500).fit(X.astype(np.float32), Y_IRIS)
-    theirs = sk.LogisticRegression(tol=1e-8, max_iter=2000).fit(X, Y_IRIS)
-    assert ours.coef_.dtype == np.float32
+    ours = LogisticRegression(C=0.01, tol=1e-5, max_iter=500).fit(
+        np.tile(X, (440, 1)).astype(np.float32), np.tile(Y_IRIS, 440))
+    theirs = sk.LogisticRegression(C=4.4, tol=1e-8, max_iter=2000).fit(X, Y_IRIS)
+    assert ours.coef_.dtype == np.float64  # float64 attributes, as sklearn's lbfgs
     np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-3 * np.abs(theirs.coef_).max())
     np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), atol=1e-3)
 
