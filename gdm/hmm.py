@@ -6,8 +6,8 @@ hmmlearn 0.3.3's parameters and give its results: `fit(X, lengths)` by Baum-Welc
 fitted `startprob_`, `transmat_`, `means_`, `covars_`, `emissionprob_`, `monitor_`. Sequences
 are concatenated in X with their `lengths`, as in hmmlearn.
 
-Inside, forward-backward runs in log space as `lax.scan`s over time, vectorized over all
-sequences at once (padded to size buckets and masked), in float64; see `gdm._hmm`.
+Inside, forward-backward and Viterbi are `lax.scan`s over time, vectorized over all sequences
+at once (padded to size buckets and masked), in float64; see `gdm._hmm`.
 
 Differences from hmmlearn, all deliberate:
 - `GaussianHMM.covars_` is always (n_components, n_features, n_features) (hmmlearn's
@@ -18,8 +18,12 @@ Differences from hmmlearn, all deliberate:
 - `CategoricalHMM` keeps the constructor's `n_features` untouched (scikit-learn forbids fit
   changing parameters) and stores the symbol count in `n_features_`.
 - `sample` draws with jax.random: deterministic for a seed, but not hmmlearn's numbers.
-- `implementation` ("log" or "scaling") is accepted for compatibility; both run the same
-  log-space kernel, which is as fast here as scaling.
+- `implementation`: both values first run the scaled recursions (probabilities normalized at
+  every step, frames divided by their per-frame maximum: no exp/log inside the time loop).
+  Those can only underflow when every reachable state's emission is ~700 nats below the best
+  state's; then "log" (the default, as in hmmlearn) reruns the call with the log-space
+  (logsumexp) recursions, so it always returns log-space forward-backward's results, and
+  "scaling" raises a ValueError, as hmmlearn's scaling implementation does.
 
 scikit-learn's `check_estimator`: see tests/test_hmm.py for the checks that apply to an
 unsupervised sequence model and why the others cannot (they pass a target vector `y` as the

@@ -132,6 +132,42 @@ def test_em_increases_likelihood_monotonically(gaussian_data):
                                rtol=1e-3)   # one more step can only add a little
 
 
+def test_underflow_falls_back_to_log_space_like_hmmlearn():
+    """A left-right model whose data jump to a state ~5e5 nats away: the scaled recursions
+    underflow; implementation="log" must then give hmmlearn's log-space results exactly and
+    "scaling" must raise, as hmmlearn's scaling does."""
+    X = np.array([[100.0], [100.0], [99.0], [0.0], [100.0]])
+    parameters = {"startprob_": np.array([1.0, 0.0]),
+                  "transmat_": np.array([[0.9, 0.1], [0.0, 1.0]]),
+                  "means_": np.array([[0.0], [100.0]]), "covars_": np.array([[0.01], [0.01]])}
+    ours = _with_parameters(hmm.GaussianHMM(2, init_params="", n_iter=1), parameters)
+    theirs = _with_parameters(peer.GaussianHMM(2, init_params="", n_iter=1), parameters)
+    log_prob, posteriors = ours.score_samples(X)
+    ref_log_prob, ref_posteriors = theirs.score_samples(X)
+    np.testing.assert_allclose(log_prob, ref_log_prob, rtol=1e-12)
+    np.testing.assert_allclose(posteriors, ref_posteriors, atol=1e-12)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    ours.fit(X)
+    theirs.fit(X)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-12)
+    np.testing.assert_allclose(ours.transmat_, theirs.transmat_, atol=1e-12)
+    scaling = _with_parameters(hmm.GaussianHMM(2, init_params="", implementation="scaling"),
+                               parameters)
+    with pytest.raises(ValueError, match="underflow"):
+        scaling.score(X)
+
+
+@pytest.mark.parametrize("implementation", ["scaling"])
+def test_scaling_implementation_matches_hmmlearn(implementation, gaussian_data):
+    X = gaussian_data
+    ours, theirs = _pair("diag", implementation=implementation)
+    np.testing.assert_allclose(ours.score_samples(X, LENGTHS)[1],
+                               theirs.score_samples(X, LENGTHS)[1], atol=1e-9)
+    ours.fit(X, LENGTHS)
+    theirs.fit(X, LENGTHS)
+    np.testing.assert_allclose(ours.transmat_, theirs.transmat_, rtol=1e-9)
+
+
 def _categorical_pair(**kwargs):
     rng = np.random.default_rng(5)
     parameters = {"startprob_": rng.dirichlet(np.ones(K)),

@@ -6,7 +6,10 @@ SAME parameters (init_params=""), so log-likelihoods must agree to rounding and 
 must be identical; the table reports the largest relative log-likelihood difference and the
 number of differing path entries. Cold = first call (JAX compiles), warm = best of repeats.
 
-Run: python -m experiments.benchmarks.hmm [--repeats 5]
+Both `implementation`s are compared like for like: "log" (the default of both libraries,
+log-space recursions) and "scaling" (normalized probabilities).
+
+Run: python -m experiments.benchmarks.hmm [--repeats 5] [--implementations log scaling]
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from experiments.benchmarks import common
 N_SEQUENCES, N_STEPS, N_STATES, N_FEATURES, N_SYMBOLS = 100, 1000, 6, 3, 8
 
 
-def _gaussian_pair(covariance_type: str, rng: np.random.Generator):
+def _gaussian_pair(covariance_type: str, rng: np.random.Generator, implementation: str):
     from hmmlearn import hmm as peer
 
     from gdm import hmm as ours
@@ -39,14 +42,15 @@ def _gaussian_pair(covariance_type: str, rng: np.random.Generator):
         covars = factors @ np.swapaxes(factors, 1, 2) + 0.5 * np.eye(d)
     models = []
     for cls in (ours.GaussianHMM, peer.GaussianHMM):
-        model = cls(k, covariance_type=covariance_type, init_params="", n_iter=1, tol=0.0)
+        model = cls(k, covariance_type=covariance_type, init_params="", n_iter=1, tol=0.0,
+                    implementation=implementation)
         model.startprob_, model.transmat_, model.means_ = start, trans, means
         model.covars_ = covars
         models.append(model)
     return models
 
 
-def _categorical_pair(rng: np.random.Generator):
+def _categorical_pair(rng: np.random.Generator, implementation: str):
     from hmmlearn import hmm as peer
 
     from gdm import hmm as ours
@@ -57,7 +61,8 @@ def _categorical_pair(rng: np.random.Generator):
     emission = rng.dirichlet(np.ones(N_SYMBOLS) * 0.5, size=k)
     models = []
     for cls in (ours.CategoricalHMM, peer.CategoricalHMM):
-        model = cls(k, n_features=N_SYMBOLS, init_params="", n_iter=1, tol=0.0)
+        model = cls(k, n_features=N_SYMBOLS, init_params="", n_iter=1, tol=0.0,
+                    implementation=implementation)
         model.startprob_, model.transmat_, model.emissionprob_ = start, trans, emission
         models.append(model)
     return models
@@ -77,14 +82,18 @@ def _fit_copy(model, X, lengths):
     return fresh.fit(X, lengths)
 
 
-def run(repeats: int) -> list[dict]:
-    rng = np.random.default_rng(0)
-    cases = [("GaussianHMM diag", _gaussian_pair("diag", rng)),
-             ("GaussianHMM full", _gaussian_pair("full", rng)),
-             ("CategoricalHMM", _categorical_pair(rng))]
+def run(repeats: int, implementations: list[str]) -> list[dict]:
+    cases = []
+    for implementation in implementations:
+        rng = np.random.default_rng(0)   # same models and data for both implementations
+        cases += [("GaussianHMM diag", implementation,
+                   _gaussian_pair("diag", rng, implementation)),
+                  ("GaussianHMM full", implementation,
+                   _gaussian_pair("full", rng, implementation)),
+                  ("CategoricalHMM", implementation, _categorical_pair(rng, implementation))]
     lengths = np.full(N_SEQUENCES, N_STEPS)
     rows = []
-    for name, (ours, peer) in cases:
+    for name, implementation, (ours, peer) in cases:
         X, _ = peer.sample(N_SEQUENCES * N_STEPS, random_state=1)
         operations = [
             ("score", lambda m, X=X: m.score(X, lengths)),
@@ -95,16 +104,16 @@ def run(repeats: int) -> list[dict]:
         for op, fn in operations:
             ours_out, ours_cold, ours_warm, ours_mb = _time(partial(fn, ours), repeats)
             peer_out, peer_cold, peer_warm, peer_mb = _time(partial(fn, peer), repeats)
-            row = {"model": name, "operation": op,
+            row = {"model": name, "implementation": implementation, "operation": op,
                    "ours_cold_s": ours_cold, "ours_warm_s": ours_warm,
                    "hmmlearn_s": peer_warm, "ratio_warm": ours_warm / peer_warm,
                    "speedup_warm": peer_warm / ours_warm, "ratio_cold": ours_cold / peer_cold,
                    "ours_peak_mb": ours_mb, "hmmlearn_peak_mb": peer_mb}
             row.update(_agreement(op, ours_out, peer_out))
             rows.append(row)
-            print(f"{name:18s} {op:22s} ours {ours_warm * 1e3:8.2f} ms (cold {ours_cold:6.2f} s)"
-                  f"  hmmlearn {peer_warm * 1e3:8.2f} ms  x{peer_warm / ours_warm:5.1f}  "
-                  f"{row['agreement']}", file=sys.stderr)
+            print(f"{name:18s} {implementation:8s} {op:22s} ours {ours_warm * 1e3:8.2f} ms "
+                  f"(cold {ours_cold:6.2f} s)  hmmlearn {peer_warm * 1e3:8.2f} ms  "
+                  f"x{peer_warm / ours_warm:5.1f}  {row['agreement']}", file=sys.stderr)
     return rows
 
 
@@ -138,10 +147,13 @@ def _agreement(op: str, ours, peer) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="warm repeats (best is kept)")
+    parser.add_argument("--implementations", nargs="+", default=["log", "scaling"],
+                        help="forward-backward implementations, each run by both libraries")
     args = parser.parse_args(argv)
-    rows = run(args.repeats)
-    columns = ["model", "operation", "ours_cold_s", "ours_warm_s", "hmmlearn_s", "ratio_warm",
-               "speedup_warm", "ours_peak_mb", "hmmlearn_peak_mb", "agreement"]
+    rows = run(args.repeats, args.implementations)
+    columns = ["model", "implementation", "operation", "ours_cold_s", "ours_warm_s",
+               "hmmlearn_s", "ratio_warm", "speedup_warm", "ours_peak_mb", "hmmlearn_peak_mb",
+               "agreement"]
     extra = {"data": f"{N_SEQUENCES} sequences x {N_STEPS} steps, {N_STATES} states, "
                      f"{N_FEATURES} features (Gaussian) / {N_SYMBOLS} symbols (categorical)",
              "ratio": "ours / hmmlearn (warm); speedup = hmmlearn / ours"}

@@ -145,8 +145,9 @@ class BaseHMM(BaseEstimator):
         with jax.enable_x64(True):
             priors = self._priors(emission)
             for _ in range(self.n_iter):
-                start, trans, emission, log_prob = compiled.em_step(
-                    self._kind, params, start, trans, emission, priors, block, padded_lengths)
+                step = self._run(compiled.em_step, self._kind, params, start, trans, emission,
+                                 priors, block, padded_lengths)
+                start, trans, emission, log_prob, _ = step
                 self.monitor_.report(float(log_prob))
                 if self.monitor_.converged:
                     break
@@ -157,6 +158,20 @@ class BaseHMM(BaseEstimator):
             _log.warning("Some rows of transmat_ have zero sum because no transition from the "
                          "state was ever observed.")
         return self
+
+    def _run(self, kernel, *args):
+        """Runs a forward-backward kernel with the scaled recursions, which need no exp/log in
+        the time loop. If they underflow (only possible when every reachable state's emission
+        is ~700 nats below the best one), implementation="log" reruns the call with the
+        log-space recursions, so its results are always those of log-space forward-backward;
+        implementation="scaling" raises instead, as hmmlearn's does."""
+        out = kernel(*args, implementation="scaling")
+        if bool(out[-1]):
+            return out
+        if self.implementation == "scaling":
+            raise ValueError("forward pass failed with underflow; consider using "
+                             "implementation='log' instead")
+        return kernel(*args, implementation="log")
 
     def _priors(self, emission: dict) -> dict:
         k = self.n_components
@@ -181,8 +196,8 @@ class BaseHMM(BaseEstimator):
     def _score(self, X, lengths, with_posteriors: bool):
         (start, trans, emission), (block, padded_lengths, mask) = self._prepare(X, lengths)
         with jax.enable_x64(True):
-            log_prob, gamma = compiled.score(self._kind, start, trans, emission, block,
-                                             padded_lengths, with_posteriors)
+            log_prob, gamma, _ = self._run(compiled.score, self._kind, start, trans, emission,
+                                           block, padded_lengths, with_posteriors)
             log_prob = float(np.asarray(log_prob).sum())
             return log_prob, (np.asarray(gamma)[mask] if with_posteriors else None)
 

@@ -22,17 +22,29 @@ def _normalize_rows(a):
     return a / jnp.where(total == 0, 1.0, total)
 
 
-@partial(jax.jit, static_argnames=("kind", "with_posteriors"))
-def score(kind: str, start, trans, emission, X, lengths, with_posteriors: bool):
-    """Per-sequence log-likelihoods (N,) and, if asked, posteriors (N, T, K)."""
+@partial(jax.jit, static_argnames=("kind", "with_posteriors", "implementation"))
+def score(kind: str, start, trans, emission, X, lengths, with_posteriors: bool,
+          implementation: str = "log"):
+    """Per-sequence log-likelihoods (N,), posteriors (N, T, K) if asked, no-underflow flag."""
     frames = emissions.log_frames(kind, emission, X)
+    if implementation == "scaling":
+        scaled, top = inference.scaled_frames(frames)
+        alpha, scales, ok = inference.forward_scaled(start, trans, scaled, lengths)
+        log_prob = inference.scaled_log_likelihood(scales, top, lengths)
+        if not with_posteriors:
+            return log_prob, None, ok
+        beta = inference.backward_scaled(trans, scaled, scales, lengths)
+        gamma = inference.scaled_posteriors(alpha, beta, lengths)
+        ok = ok & jnp.all(jnp.isfinite(gamma))
+        return log_prob, jnp.transpose(gamma, (2, 0, 1)), ok
     log_trans = jnp.log(trans)
     log_alpha, log_prob = inference.forward(jnp.log(start), log_trans, frames, lengths)
+    ok = jnp.array(True)
     if not with_posteriors:
-        return log_prob, None
+        return log_prob, None, ok
     log_beta = inference.backward(log_trans, frames, lengths)
     gamma = inference.posteriors(log_alpha, log_beta, lengths)
-    return log_prob, jnp.transpose(gamma, (2, 0, 1))
+    return log_prob, jnp.transpose(gamma, (2, 0, 1)), ok
 
 
 @partial(jax.jit, static_argnames=("kind",))
@@ -43,13 +55,20 @@ def decode(kind: str, start, trans, emission, X, lengths):
     return path.T, log_prob
 
 
-@partial(jax.jit, static_argnames=("kind", "params"))
-def em_step(kind: str, params: str, start, trans, emission, priors, X, lengths):
-    """One Baum-Welch iteration with hmmlearn's M-step; returns the updated parameters and the
-    total log-likelihood of the data under the parameters it started from."""
+@partial(jax.jit, static_argnames=("kind", "params", "implementation"))
+def em_step(kind: str, params: str, start, trans, emission, priors, X, lengths,
+            implementation: str = "log"):
+    """One Baum-Welch iteration with hmmlearn's M-step; returns the updated parameters, the
+    total log-likelihood of the data under the parameters it started from, and the
+    no-underflow flag (always True for implementation="log")."""
     frames = emissions.log_frames(kind, emission, X)
-    log_prob, gamma, start_counts, trans_counts = inference.expectations(
-        jnp.log(start), jnp.log(trans), frames, lengths)
+    if implementation == "scaling":
+        log_prob, gamma, start_counts, trans_counts, ok = inference.expectations_scaled(
+            start, trans, frames, lengths)
+    else:
+        log_prob, gamma, start_counts, trans_counts = inference.expectations(
+            jnp.log(start), jnp.log(trans), frames, lengths)
+        ok = jnp.array(True)
     # Priors below 1 can make counts negative: clip at 0 (hmmlearn); states or transitions that
     # are exactly 0 stay 0, which keeps e.g. left-right topologies.
     if "s" in params:
@@ -61,7 +80,7 @@ def em_step(kind: str, params: str, start, trans, emission, priors, X, lengths):
         trans = _normalize_rows(jnp.where(trans == 0, 0, new))
     stats = emissions.statistics(kind, gamma, X, _n_symbols(emission))
     emission = emissions.m_step(kind, emission, stats, priors, params)
-    return start, trans, emission, log_prob.sum()
+    return start, trans, emission, log_prob.sum(), ok
 
 
 def _n_symbols(emission) -> int:

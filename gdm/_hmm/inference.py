@@ -7,10 +7,12 @@ is the same arithmetic as vmapping a one-sequence scan, laid out for SIMD. Paddi
 t >= length leave the recursions unchanged, so a padded sequence gives exactly the numbers of
 the unpadded one; a sequence of length 0 (padding of the sequence axis) contributes nothing.
 
-The forward and backward recursions stay in log space: each step computes
-logsumexp_i(alpha[i] + log A[i, j]) as m + log(sum_i exp(alpha[i] - m) A[i, j]) with
-m = max_i alpha[i], which is the same logsumexp with the shift taken over predecessors. It needs
-K exponentials per state instead of K*K and can neither overflow nor lose the most likely path.
+Two forward-backward implementations give the same numbers:
+- log space (hmmlearn's "log"): logsumexp over predecessors at every step, exactly hmmlearn's
+  recursions; robust to any dynamic range, but K*K exponentials per step;
+- scaled (Rabiner 1989): probabilities renormalized at every step after dividing each frame's
+  emission probabilities by their maximum; no exp/log inside the time loop, several times
+  faster, and it reports (`ok` False) the rare underflow, after which the caller falls back.
 Viterbi uses max/argmax with hmmlearn's tie-breaking (first final state, last predecessor).
 """
 
@@ -38,15 +40,11 @@ def _live(lengths, n_steps):
 
 def forward(log_start, log_trans, log_frames, lengths):
     """Log forward lattice (T, K, N) and per-sequence log-likelihoods (N,)."""
-    trans = jnp.exp(log_trans)
     steps = jnp.arange(1, log_frames.shape[0])
 
     def step(alpha, inputs):
         frame, t = inputs
-        shift = jnp.max(alpha, axis=0)
-        weights = jnp.exp(alpha - shift)
-        mixed = jnp.einsum("in,ij->jn", weights, trans)
-        new = jnp.log(mixed) + shift + frame
+        new = logsumexp(alpha[:, None, :] + log_trans[:, :, None], axis=0) + frame
         alpha = jnp.where(t < lengths, new, alpha)
         return alpha, alpha
 
@@ -57,23 +55,32 @@ def forward(log_start, log_trans, log_frames, lengths):
     return lattice, log_prob
 
 
-def backward(log_trans, log_frames, lengths):
-    """Log backward lattice (T, K, N); zero (log 1) at each sequence's last step and after."""
-    trans = jnp.exp(log_trans)
+def backward(log_trans, log_frames, lengths, log_alpha=None, log_prob=None):
+    """Log backward lattice (T, K, N), zero (log 1) at each sequence's last step and after;
+    given the forward lattice and log-likelihoods, also the expected transition counts (K, K),
+    accumulated inside the scan (hmmlearn's log xi sum) so no (T, K, K, N) tensor exists."""
+    n_states = log_trans.shape[0]
     steps = jnp.arange(log_frames.shape[0] - 1)
+    with_counts = log_alpha is not None
 
-    def step(beta_next, inputs):
-        frame_next, t = inputs
-        scores = frame_next + beta_next
-        shift = jnp.max(scores, axis=0)
-        mixed = jnp.einsum("ij,jn->in", trans, jnp.exp(scores - shift))
-        beta = jnp.where(t + 1 < lengths, jnp.log(mixed) + shift, 0.0)
-        return beta, beta
+    def step(carry, inputs):
+        beta_next, counts = carry
+        frame_next, t, alpha = inputs
+        scores = log_trans[:, :, None] + (frame_next + beta_next)[None]     # (K, K, N)
+        live = t + 1 < lengths
+        beta = jnp.where(live, logsumexp(scores, axis=1), 0.0)
+        if with_counts:
+            xi = jnp.exp(alpha[:, None, :] + scores - log_prob)
+            counts = counts + jnp.where(live, xi, 0.0).sum(axis=2)
+        return (beta, counts), beta
 
     zeros = jnp.zeros(log_frames.shape[1:], log_frames.dtype)
-    _, rest = jax.lax.scan(step, zeros, (log_frames[1:], steps), reverse=True,
-                           unroll=_unroll(log_frames))
-    return jnp.concatenate([rest, zeros[None]])
+    alphas = log_alpha[:-1] if with_counts else log_frames[:-1]   # placeholder when unused
+    init = (zeros, jnp.zeros((n_states, n_states), log_frames.dtype))
+    (_, counts), rest = jax.lax.scan(step, init, (log_frames[1:], steps, alphas), reverse=True,
+                                     unroll=_unroll(log_frames))
+    lattice = jnp.concatenate([rest, zeros[None]])
+    return (lattice, counts) if with_counts else lattice
 
 
 def posteriors(log_alpha, log_beta, lengths):
@@ -83,58 +90,126 @@ def posteriors(log_alpha, log_beta, lengths):
     return jnp.where(_live(lengths, log_gamma.shape[0]), jnp.exp(log_gamma), 0.0)
 
 
-def transition_counts(log_trans, log_frames, log_alpha, log_beta, lengths):
-    """Expected transition counts sum_{n,t} xi_t[i, j] (K, K), vectorized over t and n.
-
-    xi_t[i, j] is proportional to u_t[i] A[i, j] v_t[j] with u = exp(alpha_t - max alpha_t) and
-    v = exp(b_{t+1} + beta_{t+1} - max): normalizing each step by u^T A v replaces the
-    log-likelihood (no overflow), and the sum over t and n becomes one contraction.
-    """
-    trans = jnp.exp(log_trans)
-    alpha = log_alpha[:-1]
-    ahead = log_frames[1:] + log_beta[1:]
-    u = jnp.exp(alpha - jnp.max(alpha, axis=1, keepdims=True))
-    v = jnp.exp(ahead - jnp.max(ahead, axis=1, keepdims=True))
-    norm = jnp.einsum("tin,ij,tjn->tn", u, trans, v)
-    live = jnp.arange(1, log_frames.shape[0])[:, None] < lengths[None, :]
-    weight = jnp.where(live & (norm > 0), 1.0 / jnp.where(norm > 0, norm, 1.0), 0.0)
-    return trans * jnp.einsum("tin,tjn,tn->ij", u, v, weight)
-
-
 def expectations(log_start, log_trans, log_frames, lengths):
     """E-step: log-likelihoods (N,), posteriors (T, K, N), start counts (K,), transitions (K, K)."""
     log_alpha, log_prob = forward(log_start, log_trans, log_frames, lengths)
-    log_beta = backward(log_trans, log_frames, lengths)
+    log_beta, trans_counts = backward(log_trans, log_frames, lengths, log_alpha, log_prob)
     gamma = posteriors(log_alpha, log_beta, lengths)
-    trans_counts = transition_counts(log_trans, log_frames, log_alpha, log_beta, lengths)
     return log_prob, gamma, gamma[0].sum(axis=1), trans_counts
 
 
 def viterbi(log_start, log_trans, log_frames, lengths):
-    """Most likely state paths (T, N) (padding repeats the last state) and their log-probs (N,)."""
+    """Most likely state paths (T, N) (padding repeats the last state) and their log-probs (N,).
+
+    The forward pass keeps only the max-product lattice; the backward pass then recovers each
+    predecessor as the best one into the already chosen state (K work per step, not K*K), which
+    is also hmmlearn's procedure, so ties resolve the same way: first index for the final state,
+    last index for predecessors.
+    """
     n_states = log_trans.shape[0]
-    identity = jnp.broadcast_to(jnp.arange(n_states, dtype=jnp.int32)[:, None],
-                                log_frames.shape[1:])
     steps = jnp.arange(1, log_frames.shape[0])
 
     def step(delta, inputs):
         frame, t = inputs
-        scores = delta[:, None, :] + log_trans[:, :, None]
-        live = t < lengths
-        new = jnp.max(scores, axis=0) + frame
-        # hmmlearn's backtracking keeps the LAST best predecessor on ties.
-        best = (n_states - 1 - jnp.argmax(scores[::-1], axis=0)).astype(jnp.int32)
-        return jnp.where(live, new, delta), jnp.where(live, best, identity)
+        new = jnp.max(delta[:, None, :] + log_trans[:, :, None], axis=0) + frame
+        delta = jnp.where(t < lengths, new, delta)
+        return delta, delta
 
     delta0 = log_start[:, None] + log_frames[0]
-    last, pointers = jax.lax.scan(step, delta0, (log_frames[1:], steps), unroll=_unroll(log_frames))
+    last, rest = jax.lax.scan(step, delta0, (log_frames[1:], steps), unroll=_unroll(log_frames))
+    lattice = jnp.concatenate([delta0[None], rest])
     final_state = jnp.argmax(last, axis=0).astype(jnp.int32)
 
-    def back(state, pointer):
-        previous = jnp.take_along_axis(pointer, state[None], axis=0)[0]
+    def back(state, inputs):
+        delta, t = inputs
+        scores = delta + jnp.take(log_trans, state, axis=1)          # (K, N)
+        previous = (n_states - 1 - jnp.argmax(scores[::-1], axis=0)).astype(jnp.int32)
+        previous = jnp.where(t + 1 < lengths, previous, state)
         return previous, previous
 
-    _, path = jax.lax.scan(back, final_state, pointers, reverse=True,
+    _, path = jax.lax.scan(back, final_state, (lattice[:-1], steps - 1), reverse=True,
                            unroll=_unroll(log_frames))
     path = jnp.concatenate([path, final_state[None]])
     return path, jnp.where(lengths > 0, jnp.max(last, axis=0), 0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# implementation="scaling": probabilities normalized at every step (Rabiner 1989), no
+# transcendental functions inside the time loop. Frames are scaled by their per-frame maximum
+# first, so only a gap of ~700 nats between the best emission and every reachable state's
+# emission can underflow; that is reported (`ok` False) and the estimator raises, as hmmlearn's
+# scaling implementation does, pointing to implementation="log".
+# --------------------------------------------------------------------------------------------
+MIN_SCALE = 1e-300
+
+
+def scaled_frames(log_frames):
+    """exp(log_frames - per-frame max) (T, K, N) and that max (T, N)."""
+    top = jnp.max(log_frames, axis=1)
+    return jnp.exp(log_frames - top[:, None, :]), top
+
+
+def forward_scaled(start, trans, frames, lengths):
+    """Normalized forward probabilities (T, K, N), scales (T, N) (1 on padding), ok flag."""
+    steps = jnp.arange(1, frames.shape[0])
+
+    def step(alpha, inputs):
+        frame, t = inputs
+        # broadcast-and-sum rather than a dot: XLA:CPU fuses it with the rest of the step,
+        # where a (K, K) x (K, N) dot is a separate, slower kernel call.
+        new = (alpha[:, None, :] * trans[:, :, None]).sum(axis=0) * frame
+        scale = new.sum(axis=0)
+        live = t < lengths
+        scale = jnp.where(live, scale, 1.0)
+        alpha = jnp.where(live, new / scale, alpha)
+        return alpha, (alpha, scale)
+
+    alpha0 = start[:, None] * frames[0]
+    scale0 = jnp.where(lengths > 0, alpha0.sum(axis=0), 1.0)
+    alpha0 = alpha0 / scale0
+    _, (rest, scales) = jax.lax.scan(step, alpha0, (frames[1:], steps),
+                                     unroll=_unroll(frames))
+    scales = jnp.concatenate([scale0[None], scales])
+    ok = jnp.all(scales >= MIN_SCALE)
+    return jnp.concatenate([alpha0[None], rest]), scales, ok
+
+
+def backward_scaled(trans, frames, scales, lengths):
+    """Backward probabilities (T, K, N) scaled by the forward scales; 1 after each end."""
+    steps = jnp.arange(frames.shape[0] - 1)
+
+    def step(beta_next, inputs):
+        frame_next, scale_next, t = inputs
+        beta = (trans[:, :, None] * (frame_next * beta_next)[None]).sum(axis=1) / scale_next
+        beta = jnp.where(t + 1 < lengths, beta, 1.0)
+        return beta, beta
+
+    ones = jnp.ones(frames.shape[1:], frames.dtype)
+    _, rest = jax.lax.scan(step, ones, (frames[1:], scales[1:], steps), reverse=True,
+                           unroll=_unroll(frames))
+    return jnp.concatenate([rest, ones[None]])
+
+
+def scaled_log_likelihood(scales, top, lengths):
+    live = jnp.arange(scales.shape[0])[:, None] < lengths[None, :]
+    return jnp.where(live, jnp.log(scales) + top, 0.0).sum(axis=0)
+
+
+def scaled_posteriors(alpha, beta, lengths):
+    gamma = alpha * beta
+    gamma = gamma / gamma.sum(axis=1, keepdims=True)
+    return jnp.where(_live(lengths, gamma.shape[0]), gamma, 0.0)
+
+
+def expectations_scaled(start, trans, log_frames, lengths):
+    """`expectations` by the scaled recursions, plus the no-underflow flag."""
+    frames, top = scaled_frames(log_frames)
+    alpha, scales, ok = forward_scaled(start, trans, frames, lengths)
+    beta = backward_scaled(trans, frames, scales, lengths)
+    gamma = scaled_posteriors(alpha, beta, lengths)
+    live = (jnp.arange(1, frames.shape[0])[:, None] < lengths[None, :])[:, None, :]
+    ahead = jnp.where(live, frames[1:] * beta[1:] / scales[1:, None, :], 0.0)
+    trans_counts = trans * jnp.einsum("tin,tjn->ij", alpha[:-1], ahead)
+    log_prob = scaled_log_likelihood(scales, top, lengths)
+    ok = ok & jnp.all(jnp.isfinite(gamma)) & jnp.all(jnp.isfinite(trans_counts))
+    return log_prob, gamma, gamma[0].sum(axis=1), trans_counts, ok
