@@ -60,9 +60,15 @@ def _decision(X, SV, coef, rho, gamma, coef0, *, kind, degree, chunk):
 class BaseLibSVM(BaseEstimator):
     """Parameters and helpers shared by SVC and SVR (scikit-learn's names and meanings).
 
-    Beyond scikit-learn: `working_set_size` (q, variables per inner SMO solve),
-    `cache_size` (MB the cached kernel matrix may take; above it the kernel is recomputed
-    in blocks), `predict_chunk` (test rows per block) and `dtype` ('float32' or 'float64').
+    Beyond scikit-learn: `working_set_size` (q, variables per inner SMO solve; a problem
+    with at most q variables is solved whole), `cache_size` (MB the cached kernel matrix may
+    take, default 1024; above it kernel blocks are recomputed from the samples),
+    `predict_chunk` (test rows per decision block) and `dtype` ('float32' or 'float64').
+    `shrinking`, `verbose` and `nu` do not exist here (no shrinking heuristic is needed).
+
+    check_estimator: passes except check_sample_weight_equivalence_on_dense_data, which
+    demands rtol 1e-7 between a repeated sample and a doubled weight; the two duals are the
+    same problem but are solved only to `tol` (scikit-learn marks its own SVC/SVR likewise).
     """
 
     _parameter_constraints: dict = {

@@ -80,7 +80,7 @@ class SVC(ClassifierMixin, BaseLibSVM):
     def __init__(self, *, C=1.0, kernel="rbf", degree=3, gamma="scale", coef0=0.0,
                  probability=False, tol=1e-3, cache_size=1024, class_weight=None, max_iter=-1,
                  decision_function_shape="ovr", break_ties=False, random_state=None,
-                 working_set_size=2048, predict_chunk=2048, dtype="float32"):
+                 working_set_size=4096, predict_chunk=2048, dtype="float32"):
         self.C = C
         self.kernel = kernel
         self.degree = degree
@@ -248,7 +248,7 @@ class SVR(RegressorMixin, BaseLibSVM):
     }
 
     def __init__(self, *, kernel="rbf", degree=3, gamma="scale", coef0=0.0, tol=1e-3, C=1.0,
-                 epsilon=0.1, cache_size=1024, max_iter=-1, working_set_size=2048,
+                 epsilon=0.1, cache_size=1024, max_iter=-1, working_set_size=4096,
                  predict_chunk=2048, dtype="float32"):
         self.kernel = kernel
         self.degree = degree

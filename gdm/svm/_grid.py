@@ -65,7 +65,7 @@ def _grid_scores(X_cols, gammas, C_values, coef0, y, p, c_unit, starts, slot, cl
 def fit_grid(X, y, *, C: Sequence[float], gamma: Sequence[float | str], kernel: str = "rbf",
              degree: int = 3, coef0: float = 0.0, cv: int | Any = 5, tol: float = 1e-3,
              class_weight: dict | str | None = None, max_iter: int = -1,
-             working_set_size: int = 2048, dtype: str = "float32",
+             working_set_size: int = 4096, dtype: str = "float32",
              grid_batch: int | None = None) -> dict[str, Any]:
     """Cross-validated accuracy of SVC(C=c, gamma=g) for every c in C and g in gamma.
 
