@@ -173,9 +173,25 @@ class _BaseForest(BaseEstimator):
                   for i in range(0, n_chunks * tree_chunk, tree_chunk)]  # bounds memory
         trees = jax.tree.map(lambda *a: np.concatenate(a), *jax.device_get(chunks))
         self._store(trees, edges, n_trees, n_channels, d)
+        if not self._classifier:
+            self._exact_leaf_means(X, y, np.asarray(weights)[:n_trees, :n])
         if self._forest and self.oob_score:
             self._compute_oob(X, y, target, counts[:, :n])
         return self
+
+    def _exact_leaf_means(self, X, y, weights) -> None:
+        """Regression leaf values recomputed in float64 from the training samples of each leaf,
+        so predictions do not carry float32 round-off from the histogram sums."""
+        leaves = self._apply(X).T  # (n_trees, n)
+        n_trees, size = self.tree_arrays_["feature"].shape
+        flat = (np.arange(n_trees)[:, None] * size + leaves).ravel()
+        w = weights.ravel().astype(np.float64)
+        wy = np.bincount(flat, w * np.broadcast_to(y, weights.shape).ravel(), n_trees * size)
+        total = np.bincount(flat, w, n_trees * size)
+        value = self.tree_arrays_["value"].astype(np.float64).reshape(-1)
+        has = total > 0
+        value[has] = wy[has] / total[has]
+        self.tree_arrays_["value"] = value.reshape(n_trees, size, 1)
 
     def _min_samples(self, n: int) -> tuple[int, int]:
         mss, msl = self.min_samples_split, self.min_samples_leaf
@@ -246,6 +262,10 @@ class _BaseForest(BaseEstimator):
                 pad(t["right"], -1), pad(t["value"], 0.0), n_trees)
 
     def _mean_value(self, X) -> np.ndarray:
+        if not self._classifier:  # leaf means kept in float64: average them on the host
+            leaves = self._apply(X)  # (n, n_trees)
+            value = self.tree_arrays_["value"][np.arange(leaves.shape[1]), leaves]
+            return value.mean(axis=1)
         x, n, chunk = self._padded(X)
         *arrays, n_trees = self._packed_trees()
         out = mean_leaf_value(x, *arrays, sample_chunk=chunk)
