@@ -13,6 +13,7 @@ import optax
 import pytest
 
 from gdm.nn import create
+from gdm.nn.gan import minibatch_stddev
 from gdm.train.config import base
 from gdm.train.loop import train_and_evaluate
 from gdm.train.state import TrainState
@@ -25,7 +26,8 @@ SMALL = {"latent_dim": 8, "generator_features": 8, "discriminator_features": 8,
 @pytest.mark.parametrize("shape,arch", [((8, 8, 1), "dcgan"), ((28, 28, 1), "dcgan"),
                                         ((64,), "mlp")])
 def test_shapes(shape, arch):
-    model = create("gan", dict(SMALL), input_shape=shape)
+    options = {"discriminator_batch_stddev": True, "discriminator_dropout": 0.2}
+    model = create("gan", {**SMALL, **options}, input_shape=shape)
     assert model.resolved_architecture() == arch
     x = jnp.zeros((3, *shape))
     variables = model.init(jax.random.key(0), x)
@@ -45,12 +47,25 @@ def test_bad_architecture_is_a_clear_error():
             jax.random.key(0), jnp.zeros((1, 64)))
 
 
+def test_minibatch_stddev_feature():
+    x = np.random.default_rng(0).normal(size=(5, 3, 3, 4)).astype(np.float32)
+    out = np.asarray(minibatch_stddev(jnp.asarray(x)))
+    assert out.shape == (5, 3, 3, 5)
+    np.testing.assert_allclose(out[..., :4], x)
+    np.testing.assert_allclose(out[..., 4], np.mean(np.std(x, axis=0)), rtol=1e-5)
+
+
 def test_losses_match_their_definitions():
     real, fake = np.array([-2.0, 0.0, 3.0]), np.array([1.0, 0.0, -4.0])
     sig = lambda t: 1.0 / (1.0 + np.exp(-t))
     np.testing.assert_allclose(discriminator_loss(real, fake),
                                -np.log(sig(real)) - np.log(1.0 - sig(fake)), rtol=1e-6)
     np.testing.assert_allclose(generator_loss(fake), -np.log(sig(fake)), rtol=1e-6)
+    eps = 0.1  # one-sided label smoothing: real targets 1 - eps
+    np.testing.assert_allclose(
+        discriminator_loss(real, fake, eps),
+        -(1 - eps) * np.log(sig(real)) - eps * np.log(1 - sig(real)) - np.log(1 - sig(fake)),
+        rtol=1e-6)
 
 
 def test_alternating_step_gradients():
@@ -97,7 +112,10 @@ def _config(steps: int, figures: bool = False):
     c = base(task="gan", dataset="digits", model="gan")
     c.dataset.flatten = False  # 8x8x1 images: the DCGAN pair
     c.model.update(SMALL)
-    c.task_options.update(dict(frechet=False, num_samples=16, figures=figures))
+    c.model.discriminator_dropout = 0.2  # every random path, so resume covers them all
+    c.model.discriminator_batch_stddev = True
+    c.task_options.update(dict(frechet=False, num_samples=16, figures=figures,
+                               instance_noise=0.1, label_smoothing=0.1, binary_outputs=True))
     c.optimizer.learning_rate = 2e-3
     c.batch_size = 32
     c.num_train_steps = steps

@@ -26,6 +26,14 @@ ARCHITECTURES = ("auto", "dcgan", "mlp")
 OUTPUT_ACTIVATIONS = ("sigmoid", "tanh", "none")
 
 
+def minibatch_stddev(x: jax.Array) -> jax.Array:
+    """Appends the batch's mean feature std as one more feature (Karras et al. 2018): a
+    collapsed generator's batch has a tell-tale low spread, so the discriminator can see
+    mode collapse and the generator is pushed to diversify. Features are the last axis."""
+    spread = jnp.mean(jnp.std(x, axis=0))
+    return jnp.concatenate([x, jnp.broadcast_to(spread, (*x.shape[:-1], 1))], axis=-1)
+
+
 def _activate(x: jax.Array, name: str) -> jax.Array:
     if name == "sigmoid":
         return nn.sigmoid(x)
@@ -66,6 +74,7 @@ class DCGANDiscriminator(nn.Module):
 
     features: int = 64
     dropout: float = 0.0
+    batch_stddev: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
@@ -73,6 +82,8 @@ class DCGANDiscriminator(nn.Module):
         for width in (f, 2 * f):
             x = nn.leaky_relu(nn.Conv(width, (4, 4), strides=(2, 2), padding="SAME")(x), 0.2)
             x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        if self.batch_stddev:
+            x = minibatch_stddev(x)
         x = x.reshape(x.shape[0], -1)
         return nn.Dense(1)(x)[:, 0]
 
@@ -99,6 +110,7 @@ class MLPDiscriminator(nn.Module):
 
     hidden_sizes: Sequence[int] = (512, 256)
     dropout: float = 0.0
+    batch_stddev: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
@@ -106,6 +118,8 @@ class MLPDiscriminator(nn.Module):
         for units in self.hidden_sizes:
             x = nn.leaky_relu(nn.Dense(units)(x), 0.2)
             x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        if self.batch_stddev:
+            x = minibatch_stddev(x)
         return nn.Dense(1)(x)[:, 0]
 
 
@@ -125,6 +139,7 @@ class GAN(nn.Module):
     discriminator_hidden: Sequence[int] = (512, 256)
     batch_norm: bool = True  # in the DCGAN generator only
     discriminator_dropout: float = 0.0  # keeps the discriminator from winning outright
+    discriminator_batch_stddev: bool = False  # minibatch-stddev feature against mode collapse
     output_activation: str = "sigmoid"  # sigmoid matches data scaled to [0, 1]
 
     def resolved_architecture(self) -> str:
@@ -151,12 +166,14 @@ class GAN(nn.Module):
             self.generator = DCGANGenerator(tuple(self.output_shape), self.generator_features,
                                             self.batch_norm, self.output_activation)
             self.discriminator = DCGANDiscriminator(self.discriminator_features,
-                                                    self.discriminator_dropout)
+                                                    self.discriminator_dropout,
+                                                    self.discriminator_batch_stddev)
         else:
             self.generator = MLPGenerator(tuple(self.output_shape), tuple(self.generator_hidden),
                                           self.output_activation)
             self.discriminator = MLPDiscriminator(tuple(self.discriminator_hidden),
-                                                  self.discriminator_dropout)
+                                                  self.discriminator_dropout,
+                                                  self.discriminator_batch_stddev)
 
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         if self.is_initializing():
