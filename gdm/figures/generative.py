@@ -98,15 +98,16 @@ def manifold(images: np.ndarray, n: int, shape, directory: str,
 
 
 def latent_scatter(panels: dict[str, tuple[np.ndarray, np.ndarray]], directory: str,
-                   name: str = "latent_scatter") -> list[str]:
+                   name: str = "latent_scatter",
+                   axis_labels: tuple[str, str] = ("z1", "z2")) -> list[str]:
     """Side-by-side 2-D codes coloured by class, one panel per model ({title: (codes, y)})."""
     fig, axes = new_figure(1, len(panels), size=(4.2 * len(panels), 4))
     for ax, (title, (codes, labels)) in zip(np.atleast_1d(axes), panels.items(), strict=True):
         points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=3, alpha=0.7,
                             vmin=-0.5, vmax=9.5)
         ax.set_title(title)
-        ax.set_xlabel("z1")
-        ax.set_ylabel("z2")
+        ax.set_xlabel(axis_labels[0])
+        ax.set_ylabel(axis_labels[1])
     handles, names = points.legend_elements()
     ax.legend(handles, names, title="class", loc="center left", bbox_to_anchor=(1.0, 0.5),
               fontsize=7)
@@ -218,8 +219,9 @@ def vae_figures(model, variables, dataset, directory: str, rng: jax.Array,
     paths: list[str] = []
     x_test, y_test = np.asarray(dataset.x_test, np.float32), np.asarray(dataset.y_test)
     codes = encode_means(model, variables, x_test)
-    paths += latent_scatter({"VAE posterior means" + ("" if codes.shape[1] == 2 else " (PCA)"):
-                             (project_2d(codes), y_test)}, directory, "latent_scatter")
+    labels = ("z1", "z2") if codes.shape[1] == 2 else ("PC 1", "PC 2")
+    paths += latent_scatter({"VAE posterior means": (project_2d(codes), y_test)}, directory,
+                            "latent_scatter", labels)
     if shape is None:
         return paths
 

@@ -83,12 +83,11 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
 
     directory = os.path.join(workdir, "figures")
     labels = np.asarray(dataset.y_test)
-    pca = "" if vae_config.model.latent_size == 2 else " (first 2 PCs)"
-    generative.latent_scatter({f"autoencoder codes{pca}": (generative.project_2d(encode("ae")),
-                                                           labels),
-                               f"VAE posterior means{pca}": (generative.project_2d(
-                                   encode("vae")), labels)},
-                              directory, "latent_scatter_ae_vs_vae")
+    axes = ("z1", "z2") if vae_config.model.latent_size == 2 else ("PC 1", "PC 2")
+    generative.latent_scatter(
+        {"autoencoder codes": (generative.project_2d(encode("ae")), labels),
+         "VAE posterior means": (generative.project_2d(encode("vae")), labels)},
+        directory, "latent_scatter_ae_vs_vae", axes)
     z = np.asarray(jax.random.normal(jax.random.key(int(config.seed)),
                                      (num_points, int(vae_config.model.latent_size))))
     decoded = {name: decode(name, z) for name in ("ae", "vae")}
