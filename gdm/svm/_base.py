@@ -197,6 +197,16 @@ class BaseLibSVM(BaseEstimator):
                 kind=self.kernel, degree=int(self.degree), chunk=chunk)
             return np.asarray(dec, np.float64)[:n]
 
+    @property
+    def coef_(self):
+        """Primal weights for the linear kernel: (pairs or 1, n_features), as scikit-learn."""
+        if self.kernel != "linear":
+            raise AttributeError("coef_ is only available when using a linear kernel")
+        check_is_fitted(self)
+        if self.dual_coef_.shape[0] == 1:
+            return self.dual_coef_ @ self.support_vectors_
+        return self._sv_coef.T @ self.support_vectors_
+
     def _store_support(self, X, support):
         self.support_ = support.astype(np.int32)
         if isinstance(self.kernel, str) and self.kernel != "precomputed":
