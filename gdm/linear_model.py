@@ -12,6 +12,8 @@ means the same (max |gradient| of that objective). The whole L-BFGS loop is one
 padded with zero sample weight, features with zero columns (whose coefficients stay zero).
 Large float32 input (>= 2**18 values, e.g. the MNIST benchmark) is solved in float32, which
 halves the memory traffic that bounds each iteration; everything else in float64.
+LinearRegression and Ridge are closed forms in float64. All three pass scikit-learn's
+check_estimator with no check excluded.
 """
 
 from __future__ import annotations

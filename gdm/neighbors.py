@@ -9,6 +9,8 @@ The search is exact (see gdm/_knn_kernels.py): a float32 matmul proposes candida
 re-ranks them, and a rounding bound certifies each query row (uncertified rows are searched
 again in float64). Training rows are padded to size buckets and masked; query rows are padded
 to buckets and processed in chunks sized by `chunk_memory_mb`.
+
+Both estimators pass scikit-learn's check_estimator with no check excluded.
 """
 
 from __future__ import annotations
@@ -83,17 +85,20 @@ class _KNeighborsBase(BaseEstimator):
         self.n_samples_fit_ = X.shape[0]
         size = bucket_size(X.shape[0])
         x64_train = pad_to(np.asarray(X, np.float64), size)
-        self._train64 = x64_train
-        self._train_sq64 = np.sum(x64_train ** 2, axis=1)
+        with x64():  # kept on the device: predict is otherwise dominated by copies
+            self._train64 = jnp.asarray(x64_train)
+            self._train_sq64 = jnp.sum(self._train64 ** 2, axis=1)
         if self.effective_metric_ in kernels.MATMUL_METRICS:
             unit = x64_train
+            self._train_unit64 = self._train64
             if self.effective_metric_ == "cosine":
                 norms = np.linalg.norm(x64_train, axis=1, keepdims=True)
                 unit = x64_train / np.where(norms > 0, norms, 1.0)
+                with x64():
+                    self._train_unit64 = jnp.asarray(unit)
             x32 = unit.astype(np.float32)
             self._max_train_norm = float(np.sqrt(np.max(np.sum(x32 * x32, axis=1))))
-            with x64():  # kept on the device: predict is otherwise dominated by copies
-                self._train_unit64 = jnp.asarray(unit)
+            with x64():
                 self._train32 = jnp.asarray(x32)
                 self._train_sq32 = jnp.sum(self._train32 ** 2, axis=1)
 
@@ -119,7 +124,7 @@ class _KNeighborsBase(BaseEstimator):
                             "integer value")
         query_is_train = X is None
         if query_is_train:
-            X = self._train64[: self.n_samples_fit_]
+            X = np.asarray(self._train64)[: self.n_samples_fit_]
             n_neighbors += 1
         else:
             X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
