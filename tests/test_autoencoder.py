@@ -145,7 +145,7 @@ def test_training_lowers_the_loss_and_draws_the_figures(sweep):
 
 def test_inpainting_keeps_known_pixels_and_fills_the_hole():
     images = np.random.default_rng(0).random((3, 64)).astype(np.float32)
-    mask = generative.occlusion_mask((8, 8, 1)).reshape(64)
+    mask = generative.occlusion_mask((8, 8, 1), fraction=0.5).reshape(64)
     filled = generative.inpaint(images, mask, lambda x: np.full_like(x, 0.25), iterations=3)
     np.testing.assert_array_equal(filled[:, mask == 1], images[:, mask == 1])
     np.testing.assert_allclose(filled[:, mask == 0], 0.25)

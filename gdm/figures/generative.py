@@ -149,7 +149,7 @@ def denoising_demo(images: np.ndarray, rng: jax.Array, kind: str, level: float,
     return _rows_figure(rows, shape, directory, name)
 
 
-def occlusion_mask(shape, fraction: float = 0.5) -> np.ndarray:
+def occlusion_mask(shape, fraction: float = 0.4) -> np.ndarray:
     """1 on known pixels, 0 on a centred square covering `fraction` of the side."""
     height, width, channels = shape
     mask = np.ones(shape, np.float32)
