@@ -4,6 +4,7 @@ through the runner and the shared loop, figures, and exact resume."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 
@@ -20,7 +21,7 @@ from gdm.nn.autoencoder import Autoencoder, corrupt
 from gdm.runners import ae_vs_pca
 from gdm.train.config import base
 from gdm.train.loop import train_and_evaluate
-from tests.helpers_train import read_metrics
+from tests.helpers_train import REPO, read_metrics
 
 
 def sweep_config(**overrides):
@@ -169,3 +170,23 @@ def test_resume_matches_the_uninterrupted_run(sweep, tmp_path):
     assert resumed.keys() == reference.keys()
     for key in reference:
         assert abs(resumed[key] - reference[key]) <= 1e-6, key
+
+
+def test_runner_configs_fail_early_with_the_key():
+    from gdm.runners import ae_vs_vae
+
+    with pytest.raises(ValueError, match="code_sizes"):
+        ae_vs_pca.run(sweep_config(code_sizes=(2, 0)), "/nonexistent")
+    spec = importlib.util.spec_from_file_location(
+        "ae_vs_vae_config", os.path.join(REPO, "experiments", "ae_vs_vae.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config("benchmark")
+    vae, ae = ae_vs_vae.split_configs(config)
+    assert (vae.task, vae.model.name, ae.task, ae.model.name) == (
+        "elbo", "vae", "reconstruct", "autoencoder")
+    assert vae.dataset == ae.dataset and vae.num_train_steps == ae.num_train_steps
+    assert "ae_model" not in vae and "ae_model" not in ae
+    config.ae_model.code_size = 3
+    with pytest.raises(ValueError, match="code_size"):
+        ae_vs_vae.split_configs(config)
