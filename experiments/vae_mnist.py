@@ -38,6 +38,7 @@ def get_config(arg=None):
     c.task_options.frechet = True
     c.task_options.num_samples = 0
     c.task_options.frechet_cache_dir = ""
+    c.task_options.sample_kind = "auto"  # Bernoulli draws x ~ p(x|z): binary, like the data
     c.optimizer.learning_rate = 1e-3
     c.batch_size = 128
     c.num_train_steps = 14_000  # ~30 epochs of 60,000

@@ -18,6 +18,7 @@ from gdm.train.config import base
 from gdm.train.loop import load_dataset, train_and_evaluate
 from gdm.train.restore import restore_state
 from gdm.train.tasks.elbo import (
+    ElboTask,
     iwae_over_dataset,
     kl_standard_normal,
     log_likelihood,
@@ -210,3 +211,12 @@ def test_resume_matches_the_uninterrupted_run(trained, tmp_path):
     assert resumed.keys() == reference.keys()
     for key in reference:
         assert abs(resumed[key] - reference[key]) <= 1e-6, key
+
+
+@pytest.mark.parametrize("key,value", [("iwae_samples", -1), ("iwae_chunk", 0),
+                                       ("iwae_batch_size", 0), ("sample_kind", "median")])
+def test_bad_task_options_fail_with_the_key(key, value):
+    config = vae_config()
+    config.task_options[key] = value
+    with pytest.raises(ValueError, match=key):
+        ElboTask(config, 10, (64,))

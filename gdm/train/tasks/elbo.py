@@ -12,7 +12,9 @@ task_options: iwae_samples (k; 0 skips it), iwae_chunk (samples per chunk), iwae
 (examples per call), iwae_max_examples (0 = the whole test split), figures (bool), frechet
 (bool; default on for labelled image data: 'eval/frechet_distance' of prior samples in gdm's
 classifier-feature space, gdm.metrics.frechet), num_samples (for it; 0 = as many as test
-examples), frechet_cache_dir.
+examples), frechet_cache_dir, sample_kind ('bernoulli': x ~ p(x|z), binary like the data the
+model was fitted to, the default for a Bernoulli likelihood; 'mean': the decoder mean, gray
+images, the default for a Gaussian likelihood).
 """
 
 from __future__ import annotations
@@ -130,6 +132,10 @@ class ElboTask(GradientTask):
         self.iwae_max_examples = int(options.get("iwae_max_examples", 0))
         self.figures = bool(options.get("figures", True))
         self.options = dict(options)
+        self.sample_kind = str(options.get("sample_kind", "auto"))
+        if self.sample_kind not in ("auto", "bernoulli", "mean"):
+            raise ValueError(f"config.task_options.sample_kind must be one of 'auto', "
+                             f"'bernoulli', 'mean', got {self.sample_kind!r}")
         for key in ("iwae_samples", "iwae_max_examples"):
             if getattr(self, key) < 0:
                 raise ValueError(f"config.task_options.{key} must be >= 0, "
@@ -138,6 +144,12 @@ class ElboTask(GradientTask):
             if getattr(self, key) < 1:
                 raise ValueError(f"config.task_options.{key} must be >= 1, "
                                  f"got {getattr(self, key)!r}")
+
+    def init(self, model, rng, x):
+        if self.sample_kind == "bernoulli" and model.likelihood != "bernoulli":
+            raise ValueError("config.task_options.sample_kind='bernoulli' needs "
+                             "config.model.likelihood='bernoulli'")
+        return super().init(model, rng, x)
 
     def loss(self, model, params, model_state, batch, rng, train):
         terms, model_state = elbo_terms(model, params, model_state, batch["x"], rng, train)
@@ -172,7 +184,13 @@ class ElboTask(GradientTask):
             from gdm.metrics.frechet import frechet_distance_to_data
 
             num = _sample_report.num_samples(self.options, dataset)
+            kind = self.sample_kind
+            if kind == "auto":
+                kind = "bernoulli" if model.likelihood == "bernoulli" else "mean"
             samples = sample_in_chunks(model, variables, jax.random.fold_in(rng, 2), num)
+            if kind == "bernoulli":
+                samples = np.asarray(jax.random.bernoulli(jax.random.fold_in(rng, 3), samples),
+                                     np.float32)
             results.update(frechet_distance_to_data(
                 samples, self.config, cache_dir=self.options.get("frechet_cache_dir") or None))
         return results
