@@ -30,7 +30,7 @@ def minibatch_stddev(x: jax.Array) -> jax.Array:
     """Appends the batch's mean feature std as one more feature (Karras et al. 2018): a
     collapsed generator's batch has a tell-tale low spread, so the discriminator can see
     mode collapse and the generator is pushed to diversify. Features are the last axis."""
-    spread = jnp.mean(jnp.std(x, axis=0))
+    spread = jnp.mean(jnp.sqrt(jnp.var(x, axis=0) + 1e-8))  # eps: finite gradient at 0
     return jnp.concatenate([x, jnp.broadcast_to(spread, (*x.shape[:-1], 1))], axis=-1)
 
 
