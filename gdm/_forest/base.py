@@ -131,8 +131,13 @@ class _BaseForest(BaseEstimator):
         feature_ok = np.zeros(d_pad, bool)
         feature_ok[:d] = np.isfinite(edges[:, 0])  # at least two distinct values
         k = min(self._resolve_max_features(d), max(int(feature_ok.sum()), 1))
+        # Static sizes depend on (n_pad, d_pad, max_bins, max_features) only, not on the data,
+        # so check_estimator and CV reuse a handful of compiled programs.
         k_pad = min(_coarse_bucket(k, 1), d_pad)
-        n_bins = max(32, _coarse_bucket(n_bins_used, 1))
+        if 2 * k_pad > d_pad:
+            k_pad = d_pad
+        n_bins = max(32, min(n_pad, _coarse_bucket(self.max_bins, 1)))
+        assert n_bins >= n_bins_used
         # Few classes: pad the channel count (fewer programs); many: exact (less work).
         n_channels_pad = _coarse_bucket(n_channels, 2) if 0 < n_channels <= 4 else n_channels
         n_channels_pad = n_channels if not self._classifier else n_channels_pad
@@ -155,8 +160,10 @@ class _BaseForest(BaseEstimator):
         cells = node_chunk * k_pad * n_bins * (n_channels_pad + 1)
         tree_chunk = _floor_pow2(max(1, min(n_trees, self.chunk_size // cells)))
         grow_trees = grow_trees_fast
-        if cells * SMALL_CHUNK <= min(2**22, self.chunk_size):
-            tree_chunk = SMALL_CHUNK  # small problems: trees and forests share one program
+        if n_trees <= SMALL_CHUNK and cells * SMALL_CHUNK <= min(2**22, self.chunk_size):
+            # Toy problems (check_estimator, CV on tiny data): one tree and a few-tree forest
+            # share one program, compiled at LLVM -O0 since compiling dominates there.
+            tree_chunk = SMALL_CHUNK
             grow_trees = grow_trees_small
         n_chunks = -(-n_trees // tree_chunk)
         weights = pad_to(np.asarray(weights, np.float32), n_chunks * tree_chunk, 0)
