@@ -25,10 +25,16 @@ Differences from hmmlearn, all deliberate:
   (logsumexp) recursions, so it always returns log-space forward-backward's results, and
   "scaling" raises a ValueError, as hmmlearn's scaling implementation does.
 
-scikit-learn's `check_estimator`: see tests/test_hmm.py for the checks that apply to an
-unsupervised sequence model and why the others cannot (they pass a target vector `y` as the
-second positional argument, which for an HMM is `lengths`, or expect `predict` to return
-classes of a supervised target).
+scikit-learn's `check_estimator` (tests/test_hmm.py runs it):
+- applies as is: cloning, repr, get/set_params, tags, no attributes set in __init__,
+  NotFittedError before fit, empty / complex / sparse input rejected;
+- the checks that fit call `fit(X, y)`, and hmmlearn's second argument is `lengths`, which a
+  target vector does not satisfy (ValueError). Through a view that only names that argument
+  `y` (one sequence), all of them pass: fit returns self, leaves parameters alone, is
+  idempotent, sets n_features_in_, rejects NaN/inf, takes every dtype, memmaps, F-order,
+  pickles, pipelines;
+- cannot apply: sample-order and subset invariance (an HMM's posteriors depend on the
+  neighbouring samples; hmmlearn's score_samples returns (log-likelihood, posteriors)).
 """
 
 from __future__ import annotations
