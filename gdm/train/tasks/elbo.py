@@ -12,9 +12,10 @@ task_options: iwae_samples (k; 0 skips it), iwae_chunk (samples per chunk), iwae
 (examples per call), iwae_max_examples (0 = the whole test split), figures (bool), frechet
 (bool; default on for labelled image data: 'eval/frechet_distance' of prior samples in gdm's
 classifier-feature space, gdm.metrics.frechet), num_samples (for it; 0 = as many as test
-examples), frechet_cache_dir, sample_kind ('bernoulli': x ~ p(x|z), binary like the data the
-model was fitted to, the default for a Bernoulli likelihood; 'mean': the decoder mean, gray
-images, the default for a Gaussian likelihood).
+examples), frechet_cache_dir, sample_kind: what is scored, 'bernoulli' (x ~ p(x|z): the
+model's own samples, binary like the data; default for a Bernoulli likelihood), 'threshold'
+(decoder means thresholded at 0.5: the treatment gan_mnist's binarize_samples gives GAN
+samples), 'mean' (decoder means, gray; default for a Gaussian likelihood).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import optax
 from gdm.train.tasks.base import GradientTask, Metrics, apply_model
 
 LOG_2PI = math.log(2.0 * math.pi)
+SAMPLE_KINDS = ("auto", "bernoulli", "threshold", "mean")
 
 
 def _sum_features(values: jax.Array, batch_dims: int = 1) -> jax.Array:
@@ -133,9 +135,9 @@ class ElboTask(GradientTask):
         self.figures = bool(options.get("figures", True))
         self.options = dict(options)
         self.sample_kind = str(options.get("sample_kind", "auto"))
-        if self.sample_kind not in ("auto", "bernoulli", "mean"):
-            raise ValueError(f"config.task_options.sample_kind must be one of 'auto', "
-                             f"'bernoulli', 'mean', got {self.sample_kind!r}")
+        if self.sample_kind not in SAMPLE_KINDS:
+            raise ValueError(f"config.task_options.sample_kind must be one of {SAMPLE_KINDS}, "
+                             f"got {self.sample_kind!r}")
         for key in ("iwae_samples", "iwae_max_examples"):
             if getattr(self, key) < 0:
                 raise ValueError(f"config.task_options.{key} must be >= 0, "
@@ -146,8 +148,8 @@ class ElboTask(GradientTask):
                                  f"got {getattr(self, key)!r}")
 
     def init(self, model, rng, x):
-        if self.sample_kind == "bernoulli" and model.likelihood != "bernoulli":
-            raise ValueError("config.task_options.sample_kind='bernoulli' needs "
+        if self.sample_kind in ("bernoulli", "threshold") and model.likelihood != "bernoulli":
+            raise ValueError(f"config.task_options.sample_kind={self.sample_kind!r} needs "
                              "config.model.likelihood='bernoulli'")
         return super().init(model, rng, x)
 
@@ -188,12 +190,19 @@ class ElboTask(GradientTask):
             if kind == "auto":
                 kind = "bernoulli" if model.likelihood == "bernoulli" else "mean"
             samples = sample_in_chunks(model, variables, jax.random.fold_in(rng, 2), num)
-            if kind == "bernoulli":
-                samples = np.asarray(jax.random.bernoulli(jax.random.fold_in(rng, 3), samples),
-                                     np.float32)
+            samples = scored_samples(samples, kind, jax.random.fold_in(rng, 3))
             results.update(frechet_distance_to_data(
                 samples, self.config, cache_dir=self.options.get("frechet_cache_dir") or None))
         return results
+
+
+def scored_samples(means: np.ndarray, kind: str, rng: jax.Array) -> np.ndarray:
+    """Decoder means -> the samples a sample-quality metric scores (see sample_kind)."""
+    if kind == "bernoulli":
+        return np.asarray(jax.random.bernoulli(rng, means), np.float32)
+    if kind == "threshold":
+        return (np.asarray(means) > 0.5).astype(np.float32)
+    return np.asarray(means, np.float32)
 
 
 @partial(jax.jit, static_argnums=(0, 3))
