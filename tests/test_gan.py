@@ -30,10 +30,11 @@ def test_shapes(shape, arch):
     model = create("gan", {**SMALL, **options}, input_shape=shape)
     assert model.resolved_architecture() == arch
     x = jnp.zeros((3, *shape))
-    variables = model.init(jax.random.key(0), x)
+    variables = jax.jit(model.init)(jax.random.key(0), x)  # one compile, not op by op
     assert set(variables["params"]) == {"generator", "discriminator"}
-    assert model.apply(variables, x).shape == (3,)
-    samples = model.apply(variables, jax.random.key(1), 5, method=model.sample)
+    assert jax.jit(model.apply)(variables, x).shape == (3,)
+    samples = jax.jit(lambda v, k: model.apply(v, k, 5, method=model.sample))(
+        variables, jax.random.key(1))
     assert samples.shape == (5, *shape)
     assert float(samples.min()) >= 0.0 and float(samples.max()) <= 1.0  # sigmoid output
 
@@ -83,7 +84,8 @@ def test_alternating_step_gradients():
     state = TrainState(step=0, params=params, opt_state=tx.init(params), model_state=model_state,
                        extra=extra, rng=jax.random.key(2))
     rng = jax.random.key(3)
-    new_state, metrics = task.train_step(model, tx, state, {"x": x}, rng)
+    new_state, metrics = jax.jit(task.train_step, static_argnums=(0, 1))(model, tx, state,
+                                                                         {"x": x}, rng)
     z = jax.random.normal(rng, (16, model.latent_dim))
 
     def d_loss(d):
@@ -93,7 +95,7 @@ def test_alternating_step_gradients():
                                            model.apply({"params": p}, fake)))
 
     d_new = jax.tree.map(lambda w, g: w - 0.1 * g, params["discriminator"],
-                         jax.grad(d_loss)(params["discriminator"]))
+                         jax.jit(jax.grad(d_loss))(params["discriminator"]))
 
     def g_loss(g):
         p = {"generator": g, "discriminator": d_new}
@@ -101,7 +103,7 @@ def test_alternating_step_gradients():
         return jnp.mean(generator_loss(model.apply({"params": p}, fake)))
 
     g_new = jax.tree.map(lambda w, g: w - 0.1 * g, params["generator"],
-                         jax.grad(g_loss)(params["generator"]))
+                         jax.jit(jax.grad(g_loss))(params["generator"]))
     expected = {"generator": g_new, "discriminator": d_new}
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
                  new_state.params, expected)
@@ -111,12 +113,13 @@ def test_alternating_step_gradients():
 
 def _config(steps: int, figures: bool = False):
     c = base(task="gan", dataset="digits", model="gan")
-    c.dataset.flatten = False  # 8x8x1 images: the DCGAN pair
+    c.dataset.flatten = True  # the MLP pair: compiles fastest (DCGAN shapes: test_shapes)
     c.model.update(SMALL)
     c.model.discriminator_dropout = 0.2  # every random path, so resume covers them all
     c.model.discriminator_batch_stddev = True
     c.task_options.update(dict(frechet=False, num_samples=16, figures=figures,
-                               instance_noise=0.1, label_smoothing=0.1, binary_outputs=True))
+                               instance_noise=0.1, instance_noise_anneal_steps=40,
+                               label_smoothing=0.1, binary_outputs=True))
     c.optimizer.learning_rate = 2e-3
     c.batch_size = 32
     c.num_train_steps = steps
@@ -147,8 +150,8 @@ def test_short_run_changes_losses_and_resumes_exactly(tmp_path):
 
 def test_sampling_is_deterministic_by_seed():
     model = create("gan", dict(SMALL), input_shape=(8, 8, 1))
-    variables = model.init(jax.random.key(0), jnp.zeros((2, 8, 8, 1)))
-    draw = lambda seed: np.asarray(model.apply(variables, jax.random.key(seed), 4,
-                                               method=model.sample))
+    variables = jax.jit(model.init)(jax.random.key(0), jnp.zeros((2, 8, 8, 1)))
+    sample = jax.jit(lambda v, k: model.apply(v, k, 4, method=model.sample))
+    draw = lambda seed: np.asarray(sample(variables, jax.random.key(seed)))
     np.testing.assert_array_equal(draw(7), draw(7))
     assert not np.array_equal(draw(7), draw(8))

@@ -19,6 +19,8 @@ task_options (all optional):
                   annealed linearly to 0 over training (Sonderby et al. 2017). On binarized
                   data it hides the trivial cue "gray pixels = fake" that otherwise lets the
                   discriminator win outright and collapses the generator. Default 0.
+  instance_noise_anneal_steps: steps over which it decays (default: num_train_steps; set it
+                  explicitly to continue a run to more steps with the same noise schedule).
   label_smoothing: one-sided: real targets 1 - eps (Salimans et al. 2016). Default 0.
   binary_outputs: for binary data. The generator's sigmoid outputs are read as Bernoulli
                   means; the discriminator sees Bernoulli samples of them, and the generator's
@@ -106,6 +108,8 @@ class GanTask(Task):
         self.instance_noise = float(self.options.get("instance_noise", 0.0))
         self.label_smoothing = float(self.options.get("label_smoothing", 0.0))
         self.binary_outputs = bool(self.options.get("binary_outputs", False))
+        self.noise_anneal_steps = int(self.options.get("instance_noise_anneal_steps", 0)
+                                      or config.num_train_steps)
         if self.instance_noise < 0 or not 0 <= self.label_smoothing < 1:
             raise ValueError("task_options.instance_noise must be >= 0 and "
                              "task_options.label_smoothing in [0, 1)")
@@ -146,7 +150,7 @@ class GanTask(Task):
             raise RuntimeError("GanTask.make_optimizer must be called before train_step")
         params, real = state.params, batch["x"]
         z = jax.random.normal(rng, (real.shape[0], model.latent_dim), real.dtype)
-        anneal = jnp.maximum(0.0, 1.0 - state.step / self.config.num_train_steps)
+        anneal = jnp.maximum(0.0, 1.0 - state.step / self.noise_anneal_steps)
         sigma = self.instance_noise * anneal
         noise_real, noise_fake = (sigma * jax.random.normal(jax.random.fold_in(rng, i),
                                                             real.shape, real.dtype)
