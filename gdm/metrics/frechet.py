@@ -81,7 +81,7 @@ def classifier_config(config: ml_collections.ConfigDict,
                       num_train_steps: int = 1500) -> ml_collections.ConfigDict:
     """The run config of the feature classifier: the generative run's data settings and seed,
     LeNet-5, Adam 1e-3, batch 128, images unflattened (1,500 steps: ~24 epochs of the 8,000
-    image benchmark split, ~99% test accuracy)."""
+    image benchmark split: 97.5% test accuracy binarized at 0.5)."""
     cfg = copy.deepcopy(config)
     with cfg.unlocked():
         cfg.task = "classify"
