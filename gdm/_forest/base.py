@@ -136,8 +136,7 @@ class _BaseForest(BaseEstimator):
         k_pad = min(_coarse_bucket(k, 1), d_pad)
         if 2 * k_pad > d_pad:
             k_pad = d_pad
-        n_bins = max(32, min(n_pad, _coarse_bucket(self.max_bins, 1)))
-        assert n_bins >= n_bins_used
+        n_bins = max(32, min(n_pad, _coarse_bucket(self.max_bins, 1)))  # toy problems
         # Few classes: pad the channel count (fewer programs); many: exact (less work).
         n_channels_pad = _coarse_bucket(n_channels, 2) if 0 < n_channels <= 4 else n_channels
         n_channels_pad = n_channels if not self._classifier else n_channels_pad
@@ -156,7 +155,9 @@ class _BaseForest(BaseEstimator):
         else:
             counts = None
             weights = np.broadcast_to(sw_pad, (n_trees, n_pad))
-        node_chunk = min(self.node_chunk, max(1, n_pad // 2))
+        # Fewer queued nodes per step on smaller data: the first levels and the thin deep
+        # levels fill only part of a step, and a step costs the same however full it is.
+        node_chunk = min(self.node_chunk, max(8, n_pad // 64))
         cells = node_chunk * k_pad * n_bins * (n_channels_pad + 1)
         tree_chunk = _floor_pow2(max(1, min(n_trees, self.chunk_size // cells)))
         grow_trees = grow_trees_fast
@@ -165,6 +166,10 @@ class _BaseForest(BaseEstimator):
             # share one program, compiled at LLVM -O0 since compiling dominates there.
             tree_chunk = SMALL_CHUNK
             grow_trees = grow_trees_small
+        else:  # real problems: as many bins as the data needs
+            n_bins = max(32, _coarse_bucket(n_bins_used, 1))
+            cells = node_chunk * k_pad * n_bins * (n_channels_pad + 1)
+            tree_chunk = _floor_pow2(max(1, min(n_trees, self.chunk_size // cells)))
         n_chunks = -(-n_trees // tree_chunk)
         weights = pad_to(np.asarray(weights, np.float32), n_chunks * tree_chunk, 0)
         keys = jax.random.split(tree_key, n_chunks * tree_chunk)
