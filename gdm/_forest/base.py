@@ -25,7 +25,7 @@ from gdm._forest.binning import apply_bins, bin_edges
 from gdm._forest.grow import bootstrap_counts, grow_trees_fast, grow_trees_small
 from gdm._forest.predict import apply_trees, mean_leaf_value, oob_sums
 
-CHUNK_DOC = """node_chunk : int, default=64
+CHUNK_DOC = """node_chunk : int, default=32
         Queued nodes per tree whose histograms are built in one growth step.
     chunk_size : int, default=2**24
         Histogram cells (float32) built per growth step over all trees grown together; trees
