@@ -63,7 +63,9 @@ def build(config: ml_collections.ConfigDict, dataset: gdm_data.Dataset):
     return task, model
 
 
-def _initial_state(config, task, model, dataset, tx_base, mesh) -> tuple[TrainState, Any]:
+def initial_state(config, task, model, dataset, tx_base, mesh) -> tuple[TrainState, Any]:
+    """The step-0 state (replicated on the mesh) and the task's optimizer; also the template
+    that checkpoints restore into (gdm.train.restore)."""
     rng = jax.random.PRNGKey(config.seed)
     init_rng = jax.random.fold_in(rng, 0x5EED)
     x_sample = jnp.asarray(dataset.x_train[: min(2, len(dataset.x_train))])
@@ -161,7 +163,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
 
     task, model = build(config, dataset)
     tx_base = make_optimizer(config.optimizer, config.num_train_steps)
-    state, tx = _initial_state(config, task, model, dataset, tx_base, mesh)
+    state, tx = initial_state(config, task, model, dataset, tx_base, mesh)
 
     checkpointer = Checkpointer(workdir, keep=config.keep_checkpoints)
     if checkpointer.latest_step() is not None:

@@ -19,9 +19,9 @@ def restore_state(config: ml_collections.ConfigDict, workdir: str,
 
     dataset = dataset if dataset is not None else loop.load_dataset(config)
     task, model = loop.build(config, dataset)
-    template, _ = loop._initial_state(config, task, model, dataset,
-                                      make_optimizer(config.optimizer, config.num_train_steps),
-                                      parallel.make_mesh())
+    template, _ = loop.initial_state(config, task, model, dataset,
+                                     make_optimizer(config.optimizer, config.num_train_steps),
+                                     parallel.make_mesh())
     checkpointer = Checkpointer(workdir, keep=config.keep_checkpoints)
     if checkpointer.latest_step() is None:
         checkpointer.close()
