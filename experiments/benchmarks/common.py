@@ -100,3 +100,23 @@ def write_report(name: str, rows: list[dict[str, Any]], columns: list[str],
     with open(os.path.join(out_dir, f"{name}.md"), "w") as f:
         f.write(table)
     return table
+
+
+def mnist_and_digits(mnist_dir: str):
+    """Yields (name, x_train, y_train, x_test, y_test): the MNIST benchmark split when
+    `mnist_dir` holds it (a message otherwise), then digits / 16 with a 25% test split."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from gdm.data import load_mnist_benchmark
+
+    if os.path.isdir(mnist_dir):
+        ds = load_mnist_benchmark(mnist_dir)
+        yield "mnist", ds.x_train, ds.y_train, ds.x_test, ds.y_test
+    else:
+        print(f"MNIST not found at {mnist_dir}: skipping it")
+    x, y = load_digits(return_X_y=True)
+    xtr, xte, ytr, yte = train_test_split((x / 16.0).astype(np.float32), y, test_size=0.25,
+                                          random_state=0)
+    yield "digits", xtr, ytr, xte, yte

@@ -11,16 +11,12 @@ Ratios are ours / sklearn for predict.
 from __future__ import annotations
 
 import argparse
-import os
 
 import jax
 import numpy as np
 from sklearn import neighbors as sk_neighbors
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from experiments.benchmarks import common
-from gdm.data import load_mnist_benchmark
 from gdm.neighbors import KNeighborsClassifier
 
 COLUMNS = ["dataset", "k", "accuracy", "sk_accuracy", "n_different", "predict_cold_s",
@@ -28,16 +24,7 @@ COLUMNS = ["dataset", "k", "accuracy", "sk_accuracy", "n_different", "predict_co
            "peak_mb", "sk_peak_mb"]
 
 
-def datasets(mnist_dir: str):
-    if os.path.isdir(mnist_dir):
-        ds = load_mnist_benchmark(mnist_dir)
-        yield "mnist", ds.x_train, ds.y_train, ds.x_test, ds.y_test
-    else:
-        print(f"MNIST not found at {mnist_dir}: skipping it")
-    x, y = load_digits(return_X_y=True)
-    xtr, xte, ytr, yte = train_test_split((x / 16.0).astype(np.float32), y, test_size=0.25,
-                                          random_state=0)
-    yield "digits", xtr, ytr, xte, yte
+datasets = common.mnist_and_digits
 
 
 def best_of(n: int, fn):

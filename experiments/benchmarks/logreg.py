@@ -10,18 +10,14 @@ a second fit on the same shapes. Ratios are ours / sklearn for fit.
 from __future__ import annotations
 
 import argparse
-import os
 import warnings
 
 import jax
 import numpy as np
 from sklearn import linear_model as sk_linear
-from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 
 from experiments.benchmarks import common
-from gdm.data import load_mnist_benchmark
 from gdm.linear_model import LogisticRegression
 
 COLUMNS = ["dataset", "accuracy", "sk_accuracy", "fit_cold_s", "fit_warm_s", "sk_fit_s",
@@ -30,16 +26,7 @@ COLUMNS = ["dataset", "accuracy", "sk_accuracy", "fit_cold_s", "fit_warm_s", "sk
 PARAMS = dict(C=1.0, max_iter=200)
 
 
-def datasets(mnist_dir: str):
-    if os.path.isdir(mnist_dir):
-        ds = load_mnist_benchmark(mnist_dir)
-        yield "mnist", ds.x_train, ds.y_train, ds.x_test, ds.y_test
-    else:
-        print(f"MNIST not found at {mnist_dir}: skipping it")
-    x, y = load_digits(return_X_y=True)
-    xtr, xte, ytr, yte = train_test_split((x / 16.0).astype(np.float32), y, test_size=0.25,
-                                          random_state=0)
-    yield "digits", xtr, ytr, xte, yte
+datasets = common.mnist_and_digits
 
 
 def run_one(name, xtr, ytr, xte, yte):

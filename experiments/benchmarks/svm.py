@@ -11,7 +11,6 @@ fit + predict. Also: fit_grid on digits (C x gamma x 5 folds in one call) vs Gri
 from __future__ import annotations
 
 import argparse
-import os
 import warnings
 
 import jax
@@ -22,7 +21,6 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 
 from experiments.benchmarks import common
 from gdm import svm
-from gdm.data import load_mnist_benchmark
 
 COLUMNS = ["dataset", "accuracy", "sk_accuracy", "fit_cold_s", "fit_warm_s", "sk_fit_s",
            "predict_cold_s", "predict_s", "sk_predict_s", "ratio_warm", "ratio_cold",
@@ -32,14 +30,8 @@ GRID_GAMMA = [0.003, 0.01, 0.03, 0.1]
 
 
 def datasets(mnist_dir: str):
-    """Yields (name, x_train, y_train, x_test, y_test)."""
-    if os.path.isdir(mnist_dir):
-        ds = load_mnist_benchmark(mnist_dir)
-        yield "mnist", ds.x_train, ds.y_train, ds.x_test, ds.y_test
-    else:
-        print(f"MNIST not found at {mnist_dir}: skipping it")
-    x, y = load_digits(return_X_y=True)
-    yield ("digits", *_split(x / 16.0, y))
+    """Yields (name, x_train, y_train, x_test, y_test): MNIST, digits, then a binary problem."""
+    yield from common.mnist_and_digits(mnist_dir)
     x, y = make_classification(5000, 20, n_informative=10, random_state=0)
     yield ("binary", *_split(x, y))
 

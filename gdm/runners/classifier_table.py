@@ -8,7 +8,6 @@ includes compilation. Results: "<model>/accuracy", "<model>/fit_seconds".
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -21,6 +20,7 @@ from gdm.linear_model import LogisticRegression
 from gdm.naive_bayes import GaussianNB
 from gdm.neighbors import KNeighborsClassifier
 from gdm.runners.compare import load_config
+from gdm.runners.report import write_results
 from gdm.svm import SVC
 from gdm.train.loop import train_and_evaluate
 
@@ -73,10 +73,5 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
     device = jax.devices()[0]
     table = "\n".join(lines) + (f"\n\nMeasured on {os.cpu_count()} CPU cores, jax "
                                 f"{jax.__version__} on {device.platform}.\n")
-    print("\n" + table)
-    if jax.process_index() == 0:
-        with open(os.path.join(workdir, "results.md"), "w") as f:
-            f.write(table)
-        with open(os.path.join(workdir, "results.json"), "w") as f:
-            json.dump(results, f, indent=2, sort_keys=True)
+    write_results(workdir, results, table)
     return results

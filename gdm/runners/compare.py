@@ -8,7 +8,6 @@ its own workdir (<workdir>/<name>) so it resumes like any run; the table goes to
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import time
 
@@ -16,6 +15,7 @@ import jax
 import ml_collections
 
 import gdm
+from gdm.runners.report import write_results
 from gdm.train.loop import train_and_evaluate
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(gdm.__file__)))
@@ -58,10 +58,5 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
     table = "\n".join(lines) + f"\n\nMeasured on {os.cpu_count()} CPU cores, jax " \
         f"{jax.__version__} on {device.platform} ({device.device_kind}); wall time includes " \
         "compilation.\n"
-    print("\n" + table)
-    if jax.process_index() == 0:
-        with open(os.path.join(workdir, "results.md"), "w") as f:
-            f.write(table)
-        with open(os.path.join(workdir, "results.json"), "w") as f:
-            json.dump(results, f, indent=2, sort_keys=True)
+    write_results(workdir, results, table)
     return results

@@ -10,10 +10,8 @@ Results: "<dataset>/<model>/accuracy".
 
 from __future__ import annotations
 
-import json
 import os
 
-import jax
 import ml_collections
 import numpy as np
 
@@ -23,6 +21,7 @@ from gdm.figures import new_figure, save
 from gdm.linear_model import LogisticRegression
 from gdm.naive_bayes import GaussianNB
 from gdm.neighbors import KNeighborsClassifier
+from gdm.runners.report import write_results
 from gdm.svm import SVC
 from gdm.tree import DecisionTreeClassifier
 
@@ -103,7 +102,5 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
     width = max(len(k) for k in results)
     for key, value in results.items():
         print(f"{key:<{width}}  {value:.4f}")
-    if jax.process_index() == 0:
-        with open(os.path.join(workdir, "results.json"), "w") as f:
-            json.dump(results, f, indent=2, sort_keys=True)
+    write_results(workdir, results)
     return results

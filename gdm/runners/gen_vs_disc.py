@@ -10,7 +10,6 @@ draws as peers. Results: "<dataset>/<model>/error@<m>"; figure figures/gen_vs_di
 
 from __future__ import annotations
 
-import json
 import os
 
 import jax
@@ -23,6 +22,7 @@ from gdm import data
 from gdm.figures import new_figure, save
 from gdm.linear_model import LogisticRegression
 from gdm.naive_bayes import GaussianNB
+from gdm.runners.report import write_results
 
 MODELS = {
     "nb": lambda: GaussianNB(),
@@ -99,6 +99,5 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
               f"  logistic    error {np.round(curves['lr'], 3).tolist()}", flush=True)
     if jax.process_index() == 0:
         plot(all_curves, os.path.join(workdir, "figures"))
-        with open(os.path.join(workdir, "results.json"), "w") as f:
-            json.dump(results, f, indent=2, sort_keys=True)
+    write_results(workdir, results)
     return results

@@ -9,7 +9,6 @@ figures/sweep.{png,pdf}.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -18,6 +17,7 @@ import ml_collections
 
 from gdm.figures import new_figure, save
 from gdm.runners.compare import load_config
+from gdm.runners.report import write_results
 from gdm.train.loop import train_and_evaluate
 
 
@@ -55,14 +55,10 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
     lines = [f"| {config.key} | {metric} | wall time (s) |", "|---|---|---|"]
     lines += [f"| {v} | {m:.4f} | {t:.1f} |" for v, m, t in rows]
     table = "\n".join(lines) + "\n"
-    print("\n" + table)
     if jax.process_index() == 0:
         fig, ax = new_figure()
         ax.plot([r[0] for r in rows], [r[1] for r in rows], "o-")
         ax.set(xlabel=config.key, ylabel=metric, title=os.path.basename(config.experiment))
         save(fig, os.path.join(workdir, "figures"), "sweep")
-        with open(os.path.join(workdir, "results.md"), "w") as f:
-            f.write(table)
-        with open(os.path.join(workdir, "results.json"), "w") as f:
-            json.dump(results, f, indent=2, sort_keys=True)
+    write_results(workdir, results, table)
     return results
