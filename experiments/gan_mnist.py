@@ -15,9 +15,10 @@ eval/frechet_distance_floor (held-out real data) transfer, not the values.
 
 Offline, the MNIST benchmark split (8,000 / 2,000 of ../shared/data/mnist):
 `--config=experiments/gan_mnist.py:benchmark`, i.e. --config.dataset.name=mnist_idx
---config.dataset.data_dir=../shared/data/mnist, CPU-sized (32 base features, 2,000 steps).
-Target there: eval/frechet_distance below the VAE's (vae_mnist.py:benchmark; same cache key,
-so the same classifier). Also --config.dataset.name=digits (8x8; DCGAN needs sides divisible
+--config.dataset.data_dir=../shared/data/mnist, CPU-sized (32 base features, 12,000 steps,
+~6.5 minutes on 2 CPU cores). Target there: eval/frechet_distance below the VAE's
+(vae_mnist.py:benchmark; same cache key, so the same classifier). Measured: 58.6 (floor 2.07)
+vs the VAE's 73.9 (means > 0.5) and 98.5 (Bernoulli draws); 121.8 after 2,000 steps. Also --config.dataset.name=digits (8x8; DCGAN needs sides divisible
 by 4).
 """
 
@@ -57,10 +58,10 @@ def get_config(arg=None):
         c.dataset.data_dir = MNIST_DIR
         c.model.generator_features = 32
         c.model.discriminator_features = 32
-        c.num_train_steps = 2000
-        c.log_every_steps = 100
-        c.eval_every_steps = 1000
-        c.checkpoint_every_steps = 1000
+        c.num_train_steps = 12_000
+        c.log_every_steps = 500
+        c.eval_every_steps = 4000
+        c.checkpoint_every_steps = 2000
     elif arg:
         raise ValueError(f"gan_mnist.py takes no argument or 'benchmark', got {arg!r}")
     return c
