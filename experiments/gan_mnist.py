@@ -18,8 +18,8 @@ Offline, the MNIST benchmark split (8,000 / 2,000 of ../shared/data/mnist):
 --config.dataset.data_dir=../shared/data/mnist, CPU-sized (32 base features, 12,000 steps,
 ~6.5 minutes on 2 CPU cores). Target there: eval/frechet_distance below the VAE's
 (vae_mnist.py:benchmark; same cache key, so the same classifier). Measured: 58.6 (floor 2.07)
-vs the VAE's 73.9 (means > 0.5) and 98.5 (Bernoulli draws); 121.8 after 2,000 steps. Also --config.dataset.name=digits (8x8; DCGAN needs sides divisible
-by 4).
+vs the VAE's 73.9 (means > 0.5) and 98.5 (Bernoulli draws); 121.8 after 2,000 steps.
+Also --config.dataset.name=digits (8x8; DCGAN needs sides divisible by 4).
 """
 
 from gdm.train.config import base
