@@ -55,3 +55,16 @@ def read_results(workdir) -> dict:
 def read_metrics(workdir) -> list[dict]:
     with open(os.path.join(workdir, "metrics.jsonl")) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def assert_resume_matches(first, full, workdir, reference: dict, tolerance: float = 1e-6):
+    """Trains `first` (a shorter run) in `workdir`, reruns `full` there, which resumes from the
+    checkpoint, and asserts its results equal `reference` (an uninterrupted run of `full`)."""
+    from gdm.train.loop import train_and_evaluate
+
+    train_and_evaluate(first, str(workdir), quiet=True)
+    resumed = train_and_evaluate(full, str(workdir), quiet=True)
+    assert resumed.keys() == reference.keys()
+    for key, value in reference.items():
+        assert abs(resumed[key] - value) <= tolerance, key
+    return resumed

@@ -21,7 +21,7 @@ from gdm.nn.autoencoder import Autoencoder, corrupt
 from gdm.runners import ae_vs_pca
 from gdm.train.config import base
 from gdm.train.loop import train_and_evaluate
-from tests.helpers_train import REPO, read_metrics
+from tests.helpers_train import REPO, assert_resume_matches, read_metrics
 
 
 def sweep_config(**overrides):
@@ -165,11 +165,7 @@ def test_resume_matches_the_uninterrupted_run(sweep, tmp_path):
     full.task_options.figures = False  # figures do not change the numbers
     first = copy.deepcopy(full)
     first.num_train_steps = 250
-    train_and_evaluate(first, str(tmp_path), quiet=True)
-    resumed = train_and_evaluate(full, str(tmp_path), quiet=True)
-    assert resumed.keys() == reference.keys()
-    for key in reference:
-        assert abs(resumed[key] - reference[key]) <= 1e-6, key
+    assert_resume_matches(first, full, tmp_path, reference)
 
 
 def test_runner_configs_fail_early_with_the_key():

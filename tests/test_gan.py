@@ -18,6 +18,7 @@ from gdm.train.config import base
 from gdm.train.loop import train_and_evaluate
 from gdm.train.state import TrainState
 from gdm.train.tasks.gan import GanTask, discriminator_loss, generator_loss
+from tests.helpers_train import assert_resume_matches
 
 SMALL = {"latent_dim": 8, "generator_features": 8, "discriminator_features": 8,
          "generator_hidden": (16,), "discriminator_hidden": (16,)}
@@ -141,11 +142,7 @@ def test_short_run_changes_losses_and_resumes_exactly(tmp_path):
         assert np.isfinite(full[key]), key
     assert os.path.exists(tmp_path / "full" / "figures" / "gan_samples.png")
 
-    train_and_evaluate(_config(20), str(tmp_path / "split"), quiet=True)
-    resumed = train_and_evaluate(_config(40), str(tmp_path / "split"), quiet=True)
-    assert resumed.keys() == full.keys()
-    for key, value in full.items():
-        assert resumed[key] == pytest.approx(value, abs=1e-6), key
+    assert_resume_matches(_config(20), _config(40), tmp_path / "split", full)
 
 
 def test_sampling_is_deterministic_by_seed():
