@@ -20,7 +20,7 @@ NORMALIZATIONS = ("auto", "none", "unit", "standardize")
 __all__ = ["Dataset", "EMBEDDED_NAMES", "NORMALIZATIONS", "load", "load_mnist_benchmark"]
 
 
-def _raw(name: str, data_dir: str | None, seed: int, n_samples, noise, test_fraction: float):
+def _raw(name: str, data_dir: str | None, seed: int, n_samples, noise):
     """Returns (task, x_train, y_train, x_test|None, y_test|None, is_image)."""
     if name in EMBEDDED_NAMES:
         task, x, y = load_embedded(name, seed=seed, n_samples=n_samples, noise=noise)
@@ -59,8 +59,7 @@ def load(
     """
     if normalize not in NORMALIZATIONS:
         raise ValueError(f"dataset.normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
-    task, xtr, ytr, xte, yte, is_image = _raw(name, data_dir, seed, n_samples, noise,
-                                              test_fraction)
+    task, xtr, ytr, xte, yte, is_image = _raw(name, data_dir, seed, n_samples, noise)
     pixels_uint8 = np.asarray(xtr).dtype == np.uint8  # tfds images: scale to [0, 1]
     xtr = np.asarray(xtr, np.float32)
     if xte is None:

@@ -41,14 +41,14 @@ class PreemptedError(RuntimeError):
 
 def load_dataset(config: ml_collections.ConfigDict) -> gdm_data.Dataset:
     d = config.dataset
+    noise, binarize = d.get("noise", -1.0), d.get("binarize", -1.0)  # < 0: not set
     return gdm_data.load(
         d.name, data_dir=d.get("data_dir") or None, seed=config.seed,
         test_fraction=d.get("test_fraction", 0.2),
         validation_fraction=d.get("validation_fraction", 0.0),
         normalize=d.get("normalize", "auto"), flatten=d.get("flatten", False),
-        binarize=d.binarize if d.get("binarize", -1.0) >= 0 else None,
-        n_samples=d.get("n_samples", 0) or None, noise=d.get("noise", -1.0)
-        if d.get("noise", -1.0) >= 0 else None)
+        binarize=binarize if binarize >= 0 else None,
+        n_samples=d.get("n_samples", 0) or None, noise=noise if noise >= 0 else None)
 
 
 def build(config: ml_collections.ConfigDict, dataset: gdm_data.Dataset):
