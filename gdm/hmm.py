@@ -6,8 +6,11 @@ hmmlearn 0.3.3's parameters and give its results: `fit(X, lengths)` by Baum-Welc
 fitted `startprob_`, `transmat_`, `means_`, `covars_`, `emissionprob_`, `monitor_`. Sequences
 are concatenated in X with their `lengths`, as in hmmlearn.
 
-Inside, forward-backward and Viterbi are `lax.scan`s over time, vectorized over all sequences
-at once (padded to size buckets and masked), in float64; see `gdm._hmm`.
+Inside, forward-backward and Viterbi are `lax.scan`s over time, vectorized over sequences
+(padded to size buckets and masked), in float64; see `gdm._hmm`. Sequences are processed in
+chunks whose working set (about 64 bytes x padded length x n_components per sequence) stays
+within `chunk_memory_mb` (default 256; an addition to hmmlearn's parameters); EM sums the
+expected counts over chunks, so results do not depend on it. One sequence is never split.
 
 Differences from hmmlearn, all deliberate:
 - `GaussianHMM.covars_` is always (n_components, n_features, n_features) (hmmlearn's
@@ -98,7 +101,8 @@ class GaussianHMM(BaseHMM):
     min_covar (added to the initial covariance), Dirichlet priors startprob_prior and
     transmat_prior, Normal / inverse-gamma(Wishart) priors means_prior, means_weight,
     covars_prior, covars_weight, algorithm ("viterbi" or "map"), random_state, n_iter, tol,
-    verbose, params and init_params (letters s t m c), implementation.
+    verbose, params and init_params (letters s t m c), implementation, and gdm's
+    chunk_memory_mb (working memory of the sequences processed at once, see the module doc).
     """
 
     _emission_letters = "mc"
@@ -108,7 +112,8 @@ class GaussianHMM(BaseHMM):
                  means_prior=0, means_weight=0, covars_prior=1e-2, covars_weight=1,
                  algorithm: str = "viterbi", random_state=None, n_iter: int = 10,
                  tol: float = 1e-2, verbose: bool = False, params: str = "stmc",
-                 init_params: str = "stmc", implementation: str = "log"):
+                 init_params: str = "stmc", implementation: str = "log",
+                 chunk_memory_mb: float = 256):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.min_covar = min_covar
@@ -126,6 +131,7 @@ class GaussianHMM(BaseHMM):
         self.params = params
         self.init_params = init_params
         self.implementation = implementation
+        self.chunk_memory_mb = chunk_memory_mb
 
     @property
     def _kind(self) -> str:
@@ -218,7 +224,7 @@ class CategoricalHMM(BaseHMM):
     Parameters as hmmlearn.hmm.CategoricalHMM: n_components, startprob_prior, transmat_prior,
     emissionprob_prior, n_features (inferred from the data when None), algorithm,
     random_state, n_iter, tol, verbose, params and init_params (letters s t e),
-    implementation.
+    implementation, and gdm's chunk_memory_mb (see the module doc).
     """
 
     _emission_letters = "e"
@@ -228,7 +234,8 @@ class CategoricalHMM(BaseHMM):
                  emissionprob_prior=1.0, n_features: int | None = None,
                  algorithm: str = "viterbi", random_state=None, n_iter: int = 10,
                  tol: float = 1e-2, verbose: bool = False, params: str = "ste",
-                 init_params: str = "ste", implementation: str = "log"):
+                 init_params: str = "ste", implementation: str = "log",
+                 chunk_memory_mb: float = 256):
         self.n_components = n_components
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
@@ -242,6 +249,7 @@ class CategoricalHMM(BaseHMM):
         self.params = params
         self.init_params = init_params
         self.implementation = implementation
+        self.chunk_memory_mb = chunk_memory_mb
 
     def _validate_hyperparameters(self) -> None:
         super()._validate_hyperparameters()

