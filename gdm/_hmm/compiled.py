@@ -27,9 +27,8 @@ def _normalize_rows(a):
 def _forward_backward(kind, start, trans, emission, X, lengths, with_posteriors,
                       implementation):
     """(log-likelihoods (N,), posteriors (N, T, K) or None, no-underflow flag) of one chunk."""
-    frames = emissions.log_frames(kind, emission, X)
     if implementation == "scaling":
-        scaled, top = inference.scaled_frames(frames)
+        scaled, top = emissions.scaled_frames(kind, emission, X)
         alpha, scales, ok = inference.forward_scaled(start, trans, scaled, lengths)
         log_prob = inference.scaled_log_likelihood(scales, top, lengths)
         if not with_posteriors:
@@ -38,6 +37,7 @@ def _forward_backward(kind, start, trans, emission, X, lengths, with_posteriors,
         gamma = inference.scaled_posteriors(alpha, beta, lengths)
         ok = ok & jnp.all(jnp.isfinite(gamma))
         return log_prob, jnp.transpose(gamma, (2, 0, 1)), ok
+    frames = emissions.log_frames(kind, emission, X)
     log_trans = jnp.log(trans)
     log_alpha, log_prob = inference.forward(jnp.log(start), log_trans, frames, lengths)
     ok = jnp.array(True)
@@ -86,11 +86,11 @@ def em_step(kind: str, params: str, start, trans, emission, priors, X, lengths,
 
     def e_step(chunk):
         Xc, lengths_c = chunk
-        frames = emissions.log_frames(kind, emission, Xc)
         if implementation == "scaling":
             log_prob, gamma, start_counts, trans_counts, ok = inference.expectations_scaled(
-                start, trans, frames, lengths_c)
+                start, trans, *emissions.scaled_frames(kind, emission, Xc), lengths_c)
         else:
+            frames = emissions.log_frames(kind, emission, Xc)
             log_prob, gamma, start_counts, trans_counts = inference.expectations(
                 jnp.log(start), jnp.log(trans), frames, lengths_c)
             ok = jnp.array(True)

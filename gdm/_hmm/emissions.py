@@ -25,17 +25,7 @@ SELECT_MAX_SYMBOLS = 16  # categorical frames by per-symbol selects up to this m
 def log_frames(kind: str, emission: dict, X):
     """Log emission densities log p(x_nt | state k), shape (T, K, N)."""
     if kind == "categorical":
-        log_prob = jnp.log(emission["emissionprob"])           # (K, S)
-        n_symbols = log_prob.shape[1]
-        if n_symbols > SELECT_MAX_SYMBOLS:
-            return jnp.transpose(log_prob[:, X], (2, 0, 1))    # (K, N, T) -> (T, K, N)
-        # Few symbols: one select per symbol over the (T, K, N) block fuses into one pass,
-        # ~5x faster on XLA:CPU than the gather (whose output layout needs a transpose).
-        symbols = X.T[:, None, :]                               # (T, 1, N)
-        frames = jnp.zeros((X.shape[1], log_prob.shape[0], X.shape[0]), log_prob.dtype)
-        for symbol in range(n_symbols):
-            frames = jnp.where(symbols == symbol, log_prob[:, symbol, None], frames)
-        return frames
+        return _select_symbols(jnp.log(emission["emissionprob"]), X)
     means, covars = emission["means"], emission["covars"]
     n_states, n_features = means.shape
     const = n_features * math.log(2 * math.pi)
@@ -60,6 +50,38 @@ def log_frames(kind: str, emission: dict, X):
                   - shift[None, :, :, None])                           # (T, K, D, N)
         maha = (solved**2).sum(axis=2)
     return -0.5 * (const + log_det[None, :, None] + maha)             # (T, K, N)
+
+
+def scaled_frames(kind: str, emission: dict, X):
+    """exp(log_frames - per-frame max) (T, K, N) and that max (T, N), the scaled recursions'
+    input. Categorical emissions scale the (K, S) table per symbol instead: no exp or log over
+    the whole (T, K, N) block."""
+    if kind != "categorical":
+        log_frames_ = log_frames(kind, emission, X)
+        top = jnp.max(log_frames_, axis=1)
+        return jnp.exp(log_frames_ - top[:, None, :]), top
+    prob = emission["emissionprob"]                                   # (K, S)
+    best = prob.max(axis=0)
+    # A symbol no state emits has frames 0: the recursions then report underflow, and the
+    # caller falls back to log space (as it does for exp(-inf - -inf) on the other path).
+    table = jnp.where(best > 0, prob / jnp.where(best > 0, best, 1.0), 0.0)
+    frames = _select_symbols(table, X)
+    top = jnp.log(best)[X.T]                                           # (T, N)
+    return frames, top
+
+
+def _select_symbols(table, X):
+    """table[:, X] laid out (T, K, N) for a (K, S) table and (N, T) symbols."""
+    n_symbols = table.shape[1]
+    if n_symbols > SELECT_MAX_SYMBOLS:
+        return jnp.transpose(table[:, X], (2, 0, 1))                  # (K, N, T) -> (T, K, N)
+    # Few symbols: one select per symbol over the (T, K, N) block fuses into one pass,
+    # ~5x faster on XLA:CPU than the gather (whose output layout needs a transpose).
+    symbols = X.T[:, None, :]                                          # (T, 1, N)
+    frames = jnp.zeros((X.shape[1], table.shape[0], X.shape[0]), table.dtype)
+    for symbol in range(n_symbols):
+        frames = jnp.where(symbols == symbol, table[:, symbol, None], frames)
+    return frames
 
 
 def statistics(kind: str, gamma, X, n_symbols: int = 0) -> dict:

@@ -132,12 +132,6 @@ def viterbi(log_start, log_trans, log_frames, lengths):
 MIN_SCALE = 1e-300
 
 
-def scaled_frames(log_frames):
-    """exp(log_frames - per-frame max) (T, K, N) and that max (T, N)."""
-    top = jnp.max(log_frames, axis=1)
-    return jnp.exp(log_frames - top[:, None, :]), top
-
-
 def forward_scaled(start, trans, frames, lengths):
     """Normalized forward probabilities (T, K, N), scales (T, N) (1 on padding), ok flag."""
     steps = jnp.arange(1, frames.shape[0])
@@ -188,9 +182,9 @@ def scaled_posteriors(alpha, beta, lengths):
     return jnp.where(_live(lengths, gamma.shape[0]), gamma, 0.0)
 
 
-def expectations_scaled(start, trans, log_frames, lengths):
-    """`expectations` by the scaled recursions, plus the no-underflow flag."""
-    frames, top = scaled_frames(log_frames)
+def expectations_scaled(start, trans, frames, top, lengths):
+    """`expectations` by the scaled recursions from `emissions.scaled_frames`' output, plus the
+    no-underflow flag."""
     alpha, scales, ok = forward_scaled(start, trans, frames, lengths)
     beta = backward_scaled(trans, frames, scales, lengths)
     gamma = scaled_posteriors(alpha, beta, lengths)
