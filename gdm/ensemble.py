@@ -1,7 +1,8 @@
 """Random forests computed in JAX, with scikit-learn's API (`from gdm.ensemble import ...`).
 
-All trees grow together in one compiled program (vmapped, `tree_chunk` at a time) and predict
-together; see gdm/_forest/. Full depth by default, like scikit-learn, so accuracy matches it.
+Trees grow in compiled programs of several trees each (one after another inside, or vmapped on
+toy problems) and predict together; see gdm/_forest/. Full depth by default, like
+scikit-learn, so accuracy matches it.
 
 check_estimator: every check passes except check_sample_weight_equivalence_on_dense_data,
 which scikit-learn also lists as an expected failure for its own forests: with bootstrap,
@@ -56,7 +57,7 @@ class RandomForestClassifier(_ForestMixin, _ClassifierOutputs, ClassifierMixin, 
                  min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features="sqrt", bootstrap=True,
                  oob_score=False, random_state=None, class_weight=None, max_samples=None,
-                 max_bins=256, node_chunk=32, chunk_size=2**24, sample_chunk=4096):
+                 max_bins=256, node_chunk=32, chunk_size=2**20, sample_chunk=4096):
         self.n_estimators = n_estimators
         self.criterion = criterion
         self.max_depth = max_depth
@@ -103,7 +104,7 @@ class RandomForestRegressor(_ForestMixin, RegressorMixin, _BaseForest):
                  min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features=1.0, bootstrap=True,
                  oob_score=False, random_state=None, max_samples=None, max_bins=256,
-                 node_chunk=32, chunk_size=2**24, sample_chunk=4096):
+                 node_chunk=32, chunk_size=2**20, sample_chunk=4096):
         self.n_estimators = n_estimators
         self.criterion = criterion
         self.max_depth = max_depth

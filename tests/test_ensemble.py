@@ -36,6 +36,19 @@ def test_forest_accuracy_matches_sklearn(loader):
     assert ours.apply(xte).shape == (len(xte), N_TREES)
 
 
+def test_compacted_deep_steps_grow_the_same_trees(monkeypatch):
+    """Steps whose nodes hold few samples search a compacted window of them; with the window
+    as large as the data (no compaction) the trees must be identical."""
+    from gdm._forest import base
+
+    xtr, _, ytr, _ = split(load_digits)
+    compacted = RandomForestClassifier(N_TREES, random_state=0).fit(xtr, ytr)
+    monkeypatch.setattr(base, "WINDOW_DIVISOR", 1)
+    full = RandomForestClassifier(N_TREES, random_state=0).fit(xtr, ytr)
+    for name, array in compacted.tree_arrays_.items():
+        np.testing.assert_array_equal(array, full.tree_arrays_[name], err_msg=name)
+
+
 def test_importances_rank_informative_features_first():
     x, y = make_classification(n_samples=400, n_features=10, n_informative=3, n_redundant=0,
                                n_repeated=0, shuffle=False, random_state=0)

@@ -1,12 +1,21 @@
-"""Growing many trees at once from binned features, as one jit-compiled program.
+"""Growing many trees from binned features, as jit-compiled programs.
 
 Each tree keeps a queue of nodes still to split (breadth first). One growth step takes the next
-`node_chunk` queued nodes of every tree, builds their class (or moment) histograms over the
-sampled features with a single scatter-add over all samples, scores every (feature, bin)
-threshold at once from cumulative sums, and appends the children. Pure nodes and nodes stopped by
-the min_samples / max_depth limits never enter the queue, so growth ends as soon as every tree is
-done. The step runs in a `lax.while_loop`, so compile time does not depend on depth; trees are
-vmapped; the caller grows them `tree_chunk` at a time, which bounds memory.
+`node_chunk` queued nodes, builds their class (or moment) histograms over their sampled
+features with scatter-adds, scores every (feature, bin) threshold from cumulative sums, and
+appends the children. Pure nodes and nodes stopped by the min_samples / max_depth limits never
+enter the queue, so growth ends as soon as every tree is done. The step runs in a
+`lax.while_loop`, so compile time does not depend on depth.
+
+Where the time goes on XLA:CPU, and the answers (MNIST, 100 trees: 32 s -> ~13 s):
+- the histograms of all sampled features of a step are tens of MB per tree, so building and
+  scanning them was memory-bound: features are scanned in groups sized by `chunk_size`, each
+  group's histogram staying in cache (`_best_splits`);
+- deep steps hold few samples: when the step's nodes hold at most `window` samples, they are
+  compacted and only those are scattered;
+- vmapped scatters are several times slower per entry than plain ones: real problems grow
+  their trees one after another (`lax.map`); toy problems, where per-step overhead dominates,
+  stay vmapped.
 
 Per-sample channels: classification adds the sample weight to the channel of its class,
 regression adds (w, w*y, w*y^2); the last channel always counts samples with positive weight
@@ -109,8 +118,58 @@ def _channels(target: jax.Array, w: jax.Array, criterion: str, n_channels: int):
     return ids, vals
 
 
+def _best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion, n_nodes,
+                 n_bins, n_stats, group):
+    """Best (score, feature slot, bin, left stats) per node of a growth step, and node totals.
+
+    `group` sampled-feature slots at a time (a `lax.fori_loop` over the k_used slots): the
+    (slots, nodes, channels, bins) histogram of one group is a few MB at most and stays in
+    cache from its scatter through the cumulative sums and scores, where the histogram of all
+    slots at once (tens of MB per tree) made every step memory-bound. Ties keep the first slot,
+    then the first bin, as an argmax over (slot, bin) would. `rows` are the samples (rows of xb)
+    taken into account, with their node `local`, `active` flag and channel `ids` / `vals`.
+    """
+    K, B, S1, G = n_nodes, n_bins, n_stats, group
+    min_leaf, min_weight, k_used = limits[2], limits[3], limits[4].astype(jnp.int32)
+    k = feats.shape[1]
+    n_groups = -(-k // G)
+    feats = jnp.pad(feats, ((0, 0), (0, n_groups * G - k)))
+    node_feats = feats[local]                                            # (n, k_pad)
+    base = ((local * S1)[:, None] + ids) * B                             # (n, P)
+    slot_offset = jnp.arange(G)[:, None, None] * (K * S1 * B)            # (G, 1, 1)
+    rows = rows[:, None]
+
+    def one_group(g, best):
+        slots = g * G + jnp.arange(G)
+        bins = xb[rows, lax.dynamic_slice_in_dim(node_feats, g * G, G, axis=1)]  # (n, G)
+        index = slot_offset + base[None] + bins.T.astype(jnp.int32)[:, :, None]  # (G, n, P)
+        keep = active[None, :, None] & (slots < k_used)[:, None, None]
+        index = jnp.where(keep, index, G * K * S1 * B)                   # dropped
+        hist = jnp.zeros(G * K * S1 * B, jnp.float32).at[index.ravel()].add(
+            jnp.broadcast_to(vals, index.shape).ravel(), mode="drop")
+        left = _cumsum_bins(hist.reshape(G, K, S1, B))
+        total = left[..., -1:]
+        lw, tw = _weight(left, criterion, -2), _weight(total, criterion, -2)
+        lcount, tcount = left[:, :, -1], total[:, :, -1]
+        ok = ((lcount >= min_leaf) & (tcount - lcount >= min_leaf)
+              & (lw > 0) & (tw - lw > 0) & (lw >= min_weight) & (tw - lw >= min_weight))
+        score = jnp.where(ok, _split_score(left, total, criterion), -jnp.inf)   # (G, K, B)
+        score = jnp.moveaxis(score, 1, 0).reshape(K, G * B)
+        flat = jnp.argmax(score, axis=1)
+        s, j, b = jnp.max(score, axis=1), flat // B, flat % B
+        better = s > best[0]
+        chosen = left[j, jnp.arange(K), :, b]                                    # (K, S1)
+        return (jnp.where(better, s, best[0]), jnp.where(better, g * G + j, best[1]),
+                jnp.where(better, b, best[2]), jnp.where(better[:, None], chosen, best[3]),
+                total[0, :, :, 0])
+
+    init = (jnp.full(K, -jnp.inf, jnp.float32), jnp.zeros(K, jnp.int32), jnp.zeros(K, jnp.int32),
+            jnp.zeros((K, S1), jnp.float32), jnp.zeros((K, S1), jnp.float32))
+    return lax.fori_loop(0, (k_used + G - 1) // G, one_group, init)
+
+
 def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k, node_chunk,
-              n_bins, capacity):
+              n_bins, capacity, group, window):
     """Grows one tree; see the module docstring. Shapes are static, loops are lax loops."""
     n, d = xb.shape
     K, B, M, S1 = node_chunk, n_bins, capacity, n_channels + 1
@@ -149,29 +208,31 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
         local = s["qpos"] - s["qhead"]
         active = (s["qpos"] >= 0) & (local < K)
         local = jnp.where(active, local, 0)
-        sample_bins = jnp.take_along_axis(xb, feats[local], axis=1).astype(jnp.int32)  # (n, k)
-        # k is padded to a bucket so fewer programs compile; slots past k_used see one bin only.
-        sample_bins = jnp.where(jnp.arange(k) < k_used, sample_bins, 0)
-        # Histogram layout (node, feature, channel, bin): bins contiguous for the scans.
-        cell = (local[:, None] * k + jnp.arange(k)) * S1  # (n, k)
-        index = (cell[:, :, None] + ids[:, None, :]) * B + sample_bins[:, :, None]
-        index = jnp.where(active[:, None, None], index, K * k * B * S1)
-        hist = jnp.zeros(K * k * S1 * B, jnp.float32).at[index.ravel()].add(
-            jnp.broadcast_to(vals[:, None, :], index.shape).ravel(), mode="drop")
-        left = _cumsum_bins(hist.reshape(K, k, S1, B))
-        total = left[..., -1:]
-        lw, tw = _weight(left, criterion, -2), _weight(total, criterion, -2)
-        lcount, tcount = left[:, :, -1], total[:, :, -1]
-        ok = ((lcount >= min_leaf) & (tcount - lcount >= min_leaf)
-              & (lw > 0) & (tw - lw > 0) & (lw >= min_weight) & (tw - lw >= min_weight))
-        score = jnp.where(ok, _split_score(left, total, criterion), -jnp.inf).reshape(K, k * B)
-        best = jnp.argmax(score, axis=1)
-        split = valid & jnp.isfinite(jnp.max(score, axis=1))
-        best_j, best_b = best // B, best % B
+        search = partial(_best_splits, xb, feats=feats, limits=limits, criterion=criterion,
+                         n_nodes=K, n_bins=B, n_stats=S1, group=group)
+        # Deep steps hold few samples: search over the first `window` of them (compacted in
+        # sample order) rather than over all n, when they fit.
+        n_active = active.sum()
+        position = jnp.where(active, jnp.cumsum(active) - 1, window)
+        picked = jnp.zeros(window, jnp.int32).at[position].set(jnp.arange(n), mode="drop")
+        in_window = jnp.arange(window) < n_active
+
+        def few(_):
+            return search(picked, local=local[picked], active=in_window, ids=ids[picked],
+                          vals=vals[picked])
+
+        def many(_):
+            return search(jnp.arange(n), local=local, active=active, ids=ids, vals=vals)
+
+        if window >= n:
+            best_score, best_j, best_b, best_left, node_total = many(None)
+        else:
+            best_score, best_j, best_b, best_left, node_total = lax.cond(
+                n_active <= window, few, many, None)
+        split = valid & jnp.isfinite(best_score)
         rows = jnp.arange(K)
         best_f = feats[rows, best_j]
-        best_left = left[rows, best_j, :, best_b]  # (K, S1)
-        child_stats = jnp.stack([best_left, total[rows, best_j, :, 0] - best_left], 1)
+        child_stats = jnp.stack([best_left, node_total - best_left], 1)
         child_imp = impurity(child_stats, criterion)
         child_depth = s["depth"][nodes] + 1
 
@@ -183,7 +244,7 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
         queue_at = s["qtail"] + jnp.cumsum(grows) - 1
         child_q = jnp.where(grows, queue_at, -1).reshape(K, 2)
 
-        go_left = jnp.take_along_axis(sample_bins, best_j[local][:, None], 1)[:, 0] <= best_b[local]
+        go_left = xb[jnp.arange(n), best_f[local]].astype(jnp.int32) <= best_b[local]
         new_q = jnp.where(go_left, child_q[local, 0], child_q[local, 1])
         new_q = jnp.where(split[local], new_q, -1)
         drop = dict(mode="drop")
@@ -209,17 +270,48 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
 
 def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok: jax.Array,
                keys: jax.Array, limits: jax.Array, *, criterion: str, n_channels: int, k: int,
-               node_chunk: int, n_bins: int, capacity: int) -> Trees:
-    """Grows len(weights) trees at once (vmapped); weights (n_trees, n) are per-tree sample
+               node_chunk: int, n_bins: int, capacity: int, group: int, window: int,
+               vmap_trees: bool) -> Trees:
+    """Grows len(weights) trees in one program; weights (n_trees, n) are per-tree sample
     weights (bootstrap counts x sample_weight x class_weight, 0 on padding). limits (float32) =
-    (max_depth, min_samples_split, min_samples_leaf, min_weight_leaf, max_features)."""
+    (max_depth, min_samples_split, min_samples_leaf, min_weight_leaf, max_features).
+
+    vmap_trees: vmapped (toy problems, where a step is tiny and per-step overhead dominates)
+    or one after another with `lax.map` (real problems: vmapped scatters are several times
+    slower per entry on XLA:CPU, and one tree's working set stays in cache)."""
     grow = partial(_grow_one, criterion=criterion, n_channels=n_channels, k=k,
-                   node_chunk=node_chunk, n_bins=n_bins, capacity=capacity)
-    return jax.vmap(lambda w, key: grow(xb, target, w, feature_ok, key, limits))(weights, keys)
+                   node_chunk=node_chunk, n_bins=n_bins, capacity=capacity, group=group,
+                   window=window)
+
+    def one(w, key):
+        return grow(xb, target, w, feature_ok, key, limits)
+
+    if vmap_trees:
+        return jax.vmap(one)(weights, keys)
+    return jax.lax.map(lambda pair: one(*pair), (weights, keys))
 
 
-_STATIC = ("criterion", "n_channels", "k", "node_chunk", "n_bins", "capacity")
-grow_trees_fast = jax.jit(grow_trees, static_argnames=_STATIC)
+_STATIC = ("criterion", "n_channels", "k", "node_chunk", "n_bins", "capacity", "group",
+           "window", "vmap_trees")
+
+
+def _supported(options: dict) -> dict:
+    """`options` if this jaxlib's XLA accepts them (they are backend-specific and
+    experimental), else none."""
+    try:
+        jax.jit(lambda x: x + 1, compiler_options=options).lower(jnp.zeros(2)).compile()
+        return options
+    except Exception:  # noqa: BLE001 - an unknown option or value: compile without it
+        return {}
+
+
+# XLA:CPU hands reductions, elementwise fusions and dots to YNNPACK by default; for the split
+# scores (reductions over a short non-minor axis) and the small bin-cumsum matmuls its kernels
+# were several times slower than XLA's own, the whole fit 10-20% slower. Only convolutions
+# (none here) may go to it.
+_NATIVE_FUSIONS = _supported(
+    {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION"})
+grow_trees_fast = jax.jit(grow_trees, static_argnames=_STATIC, compiler_options=_NATIVE_FUSIONS)
 # Small problems (check_estimator, CV on toy data): LLVM optimisation level 0 halves compile
 # time, which dominates there; the run time stays in milliseconds.
 grow_trees_small = jax.jit(grow_trees, static_argnames=_STATIC,
