@@ -35,6 +35,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from gdm._buckets import bucket_size, pad_to
+from gdm._compile import NATIVE_FUSIONS
 from gdm._validation import pad_rows_bucket, padded_weights, x64
 
 __all__ = ["LinearRegression", "LogisticRegression", "Ridge"]
@@ -65,7 +66,7 @@ def _logistic_value_and_grad(theta, X, target, weight, l2, fit_intercept):
     return value, jnp.concatenate([grad_w.ravel(), grad_b])
 
 
-@functools.partial(jax.jit, static_argnames=("memory",))
+@functools.partial(jax.jit, static_argnames=("memory",), compiler_options=NATIVE_FUSIONS)
 def _fit_logistic(X, target, weight, l2, fit_intercept, tol, max_iter, memory: int = 20):
     """L-BFGS (optax.scale_by_lbfgs directions) with an Armijo backtracking line search, until
     max|grad| <= tol, stagnation, or max_iter.

@@ -31,6 +31,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from gdm._compile import NATIVE_FUSIONS
+
 PURE_TOL = 1e-7
 
 
@@ -293,25 +295,7 @@ def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok:
 
 _STATIC = ("criterion", "n_channels", "k", "node_chunk", "n_bins", "capacity", "group",
            "window", "vmap_trees")
-
-
-def _supported(options: dict) -> dict:
-    """`options` if this jaxlib's XLA accepts them (they are backend-specific and
-    experimental), else none."""
-    try:
-        jax.jit(lambda x: x + 1, compiler_options=options).lower(jnp.zeros(2)).compile()
-        return options
-    except Exception:  # noqa: BLE001 - an unknown option or value: compile without it
-        return {}
-
-
-# XLA:CPU hands reductions, elementwise fusions and dots to YNNPACK by default; for the split
-# scores (reductions over a short non-minor axis) and the small bin-cumsum matmuls its kernels
-# were several times slower than XLA's own, the whole fit 10-20% slower. Only convolutions
-# (none here) may go to it.
-_NATIVE_FUSIONS = _supported(
-    {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION"})
-grow_trees_fast = jax.jit(grow_trees, static_argnames=_STATIC, compiler_options=_NATIVE_FUSIONS)
+grow_trees_fast = jax.jit(grow_trees, static_argnames=_STATIC, compiler_options=NATIVE_FUSIONS)
 # Small problems (check_estimator, CV on toy data): LLVM optimisation level 0 halves compile
 # time, which dominates there; the run time stays in milliseconds.
 grow_trees_small = jax.jit(grow_trees, static_argnames=_STATIC,

@@ -16,6 +16,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
+from gdm._compile import NATIVE_FUSIONS
 from gdm._hmm import emissions, inference
 
 
@@ -48,7 +49,8 @@ def _forward_backward(kind, start, trans, emission, X, lengths, with_posteriors,
     return log_prob, jnp.transpose(gamma, (2, 0, 1)), ok
 
 
-@partial(jax.jit, static_argnames=("kind", "with_posteriors", "implementation"))
+@partial(jax.jit, static_argnames=("kind", "with_posteriors", "implementation"),
+         compiler_options=NATIVE_FUSIONS)
 def score(kind: str, start, trans, emission, X, lengths, with_posteriors: bool,
           implementation: str = "log"):
     """Log-likelihoods (n_chunks, C), posteriors (n_chunks, C, T, K) if asked, no-underflow
@@ -61,7 +63,7 @@ def score(kind: str, start, trans, emission, X, lengths, with_posteriors: bool,
     return log_prob, gamma, jnp.all(ok)
 
 
-@partial(jax.jit, static_argnames=("kind",))
+@partial(jax.jit, static_argnames=("kind",), compiler_options=NATIVE_FUSIONS)
 def decode(kind: str, start, trans, emission, X, lengths):
     """Viterbi paths (n_chunks, C, T) and their log-probabilities (n_chunks, C)."""
     log_start, log_trans = jnp.log(start), jnp.log(trans)
@@ -75,7 +77,8 @@ def decode(kind: str, start, trans, emission, X, lengths):
     return jax.lax.map(one, (X, lengths))
 
 
-@partial(jax.jit, static_argnames=("kind", "params", "implementation"))
+@partial(jax.jit, static_argnames=("kind", "params", "implementation"),
+         compiler_options=NATIVE_FUSIONS)
 def em_step(kind: str, params: str, start, trans, emission, priors, X, lengths,
             implementation: str = "log"):
     """One Baum-Welch iteration with hmmlearn's M-step; returns the updated parameters, the
