@@ -7,6 +7,8 @@ cross-validation or check_estimator run compiles only a handful of times. One EM
 reads back the log-likelihood for the convergence test, as hmmlearn's monitor does.
 Sequences come packed in chunks (`gdm._hmm.sequences.pack`), mapped over with `lax.map`, so the
 lattices of only one chunk are alive at a time: memory is bounded by `chunk_memory_mb`.
+score and decode compile with `NATIVE_FUSIONS` (1.4-1.7x faster); the EM step keeps XLA's
+default, under which its expected-count reductions ran 1.5x faster (both measured).
 """
 
 from __future__ import annotations
@@ -77,8 +79,7 @@ def decode(kind: str, start, trans, emission, X, lengths):
     return jax.lax.map(one, (X, lengths))
 
 
-@partial(jax.jit, static_argnames=("kind", "params", "implementation"),
-         compiler_options=NATIVE_FUSIONS)
+@partial(jax.jit, static_argnames=("kind", "params", "implementation"))
 def em_step(kind: str, params: str, start, trans, emission, priors, X, lengths,
             implementation: str = "log"):
     """One Baum-Welch iteration with hmmlearn's M-step; returns the updated parameters, the
