@@ -36,17 +36,34 @@ def test_forest_accuracy_matches_sklearn(loader):
     assert ours.apply(xte).shape == (len(xte), N_TREES)
 
 
-def test_compacted_deep_steps_grow_the_same_trees(monkeypatch):
-    """Steps whose nodes hold few samples search a compacted window of them; with the window
-    as large as the data (no compaction) the trees must be identical."""
+@pytest.mark.parametrize("criterion", ["gini", "entropy"])
+def test_compacted_deep_steps_grow_the_same_trees(monkeypatch, criterion):
+    """Steps whose nodes hold few samples search only the occupied (node, bin) cells of a
+    compacted window of samples (split_search.best_splits_compact); with the window as large
+    as the data, every step takes the full histogram search. Both must grow identical trees
+    (bootstrap weights are integers, so every sum is exact in both)."""
     from gdm._forest import base
 
     xtr, _, ytr, _ = split(load_digits)
-    compacted = RandomForestClassifier(N_TREES, random_state=0).fit(xtr, ytr)
+    compacted = RandomForestClassifier(N_TREES, criterion=criterion, random_state=0)
+    compacted.fit(xtr, ytr)
     monkeypatch.setattr(base, "WINDOW_DIVISOR", 1)
-    full = RandomForestClassifier(N_TREES, random_state=0).fit(xtr, ytr)
+    full = RandomForestClassifier(N_TREES, criterion=criterion, random_state=0).fit(xtr, ytr)
     for name, array in compacted.tree_arrays_.items():
         np.testing.assert_array_equal(array, full.tree_arrays_[name], err_msg=name)
+
+
+def test_compacted_deep_steps_regression(monkeypatch):
+    """The same for squared error, whose y sums are not integers: the compacted search's
+    sums differ by rounding, so the forests are compared by their predictions."""
+    from gdm._forest import base
+
+    x, y = make_friedman1(n_samples=600, random_state=0)
+    compacted = RandomForestRegressor(16, random_state=0).fit(x, y)  # > 8 trees: not toy
+    monkeypatch.setattr(base, "WINDOW_DIVISOR", 1)
+    full = RandomForestRegressor(16, random_state=0).fit(x, y)
+    assert abs(r2_score(y, compacted.predict(x)) - r2_score(y, full.predict(x))) < 0.01
+    assert compacted.node_count_.mean() == pytest.approx(full.node_count_.mean(), rel=0.05)
 
 
 def test_importances_rank_informative_features_first():

@@ -171,7 +171,7 @@ class _BaseForest(BaseEstimator):
         else:  # real problems: as many bins as the data needs, one tree after another
             n_bins = max(32, _coarse_bucket(n_bins_used, 1))
             grow_trees, tree_chunk, trees_at_once = grow_trees_fast, TREES_PER_CALL, 1
-            window = max(256, n_pad // WINDOW_DIVISOR)
+            window = max(256, n_pad // WINDOW_DIVISOR // 16 * 16)
         slot_cells = node_chunk * n_bins * (n_channels_pad + 1)
         group = max(1, min(k_pad, self.chunk_size // (slot_cells * trees_at_once)))
         n_chunks = -(-n_trees // tree_chunk)

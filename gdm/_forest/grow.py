@@ -10,7 +10,7 @@ enter the queue, so growth ends as soon as every tree is done. The step runs in 
 Where the time goes on XLA:CPU, and the answers (MNIST, 100 trees: 32 s -> ~13 s):
 - the histograms of all sampled features of a step are tens of MB per tree, so building and
   scanning them was memory-bound: features are scanned in groups sized by `chunk_size`, each
-  group's histogram staying in cache (`_best_splits`);
+  group's histogram staying in cache (`split_search.best_splits`);
 - deep steps hold few samples: when the step's nodes hold at most `window` samples, they are
   compacted and only those are scattered;
 - vmapped scatters are several times slower per entry than plain ones: real problems grow
@@ -32,6 +32,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from gdm._compile import NATIVE_FUSIONS
+from gdm._forest.split_search import best_splits, best_splits_compact, weight_of
 
 PURE_TOL = 1e-7
 
@@ -68,45 +69,6 @@ def _is_pure(stats: jax.Array, imp: jax.Array, criterion: str) -> jax.Array:
     return imp <= PURE_TOL
 
 
-def _split_score(left: jax.Array, total: jax.Array, criterion: str) -> jax.Array:
-    """sklearn's proxy improvement (larger is better, same argmax as the impurity decrease)
-    for left stats (..., S + 1, B) and node totals (..., S + 1, 1). Bins are the contiguous
-    axis, so the channel sums are vectorized adds of whole bin rows on XLA CPU."""
-    if criterion == "squared_error":
-        right = total - left
-        return (left[..., 1, :] ** 2 / jnp.maximum(left[..., 0, :], 1e-30)
-                + right[..., 1, :] ** 2 / jnp.maximum(right[..., 0, :], 1e-30))
-    lc, tc = left[..., :-1, :], total[..., :-1, :]
-    lw = lc.sum(-2)
-    rw = tc.sum(-2) - lw
-    if criterion == "gini":  # sum_c R_c^2 = sum_c T_c^2 - 2 T_c L_c + L_c^2, no R array needed
-        l2 = (lc * lc).sum(-2)
-        r2 = (tc * tc).sum(-2) - 2 * (tc * lc).sum(-2) + l2
-        return l2 / jnp.maximum(lw, 1e-30) + r2 / jnp.maximum(rw, 1e-30)
-    rc = tc - lc
-    xlogx = lambda c: jnp.where(c > 0, c * jnp.log(jnp.where(c > 0, c, 1.0)), 0.0)
-    lw1, rw1 = jnp.maximum(lw, 1e-30), jnp.maximum(rw, 1e-30)
-    return (xlogx(lc).sum(-2) - lw * jnp.log(lw1)) + (xlogx(rc).sum(-2) - rw * jnp.log(rw1))
-
-
-def _cumsum_bins(hist: jax.Array) -> jax.Array:
-    """Cumulative sum over the last (bin) axis: a triangular matmul inside blocks of 16 bins
-    plus a short cumsum over blocks; ~3x faster than jnp.cumsum on XLA CPU."""
-    *lead, B = hist.shape
-    block = 16 if B % 16 == 0 else 8
-    tri = jnp.triu(jnp.ones((block, block), hist.dtype))
-    inner = hist.reshape(*lead, B // block, block) @ tri
-    last = inner[..., -1]
-    offset = jnp.cumsum(last, axis=-1) - last
-    return (inner + offset[..., None]).reshape(hist.shape)
-
-
-def _weight(stats: jax.Array, criterion: str, axis: int = -1) -> jax.Array:
-    """Total sample weight from channel sums whose channel axis is `axis`."""
-    stats = jnp.moveaxis(stats, axis, -1)
-    return stats[..., 0] if criterion == "squared_error" else stats[..., :-1].sum(-1)
-
-
 def _channels(target: jax.Array, w: jax.Array, criterion: str, n_channels: int):
     """(channel ids, values) per sample, each (n, P)."""
     n = w.shape[0]
@@ -120,56 +82,6 @@ def _channels(target: jax.Array, w: jax.Array, criterion: str, n_channels: int):
     return ids, vals
 
 
-def _best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion, n_nodes,
-                 n_bins, n_stats, group):
-    """Best (score, feature slot, bin, left stats) per node of a growth step, and node totals.
-
-    `group` sampled-feature slots at a time (a `lax.fori_loop` over the k_used slots): the
-    (slots, nodes, channels, bins) histogram of one group is a few MB at most and stays in
-    cache from its scatter through the cumulative sums and scores, where the histogram of all
-    slots at once (tens of MB per tree) made every step memory-bound. Ties keep the first slot,
-    then the first bin, as an argmax over (slot, bin) would. `rows` are the samples (rows of xb)
-    taken into account, with their node `local`, `active` flag and channel `ids` / `vals`.
-    """
-    K, B, S1, G = n_nodes, n_bins, n_stats, group
-    min_leaf, min_weight, k_used = limits[2], limits[3], limits[4].astype(jnp.int32)
-    k = feats.shape[1]
-    n_groups = -(-k // G)
-    feats = jnp.pad(feats, ((0, 0), (0, n_groups * G - k)))
-    node_feats = feats[local]                                            # (n, k_pad)
-    base = ((local * S1)[:, None] + ids) * B                             # (n, P)
-    slot_offset = jnp.arange(G)[:, None, None] * (K * S1 * B)            # (G, 1, 1)
-    rows = rows[:, None]
-
-    def one_group(g, best):
-        slots = g * G + jnp.arange(G)
-        bins = xb[rows, lax.dynamic_slice_in_dim(node_feats, g * G, G, axis=1)]  # (n, G)
-        index = slot_offset + base[None] + bins.T.astype(jnp.int32)[:, :, None]  # (G, n, P)
-        keep = active[None, :, None] & (slots < k_used)[:, None, None]
-        index = jnp.where(keep, index, G * K * S1 * B)                   # dropped
-        hist = jnp.zeros(G * K * S1 * B, jnp.float32).at[index.ravel()].add(
-            jnp.broadcast_to(vals, index.shape).ravel(), mode="drop")
-        left = _cumsum_bins(hist.reshape(G, K, S1, B))
-        total = left[..., -1:]
-        lw, tw = _weight(left, criterion, -2), _weight(total, criterion, -2)
-        lcount, tcount = left[:, :, -1], total[:, :, -1]
-        ok = ((lcount >= min_leaf) & (tcount - lcount >= min_leaf)
-              & (lw > 0) & (tw - lw > 0) & (lw >= min_weight) & (tw - lw >= min_weight))
-        score = jnp.where(ok, _split_score(left, total, criterion), -jnp.inf)   # (G, K, B)
-        score = jnp.moveaxis(score, 1, 0).reshape(K, G * B)
-        flat = jnp.argmax(score, axis=1)
-        s, j, b = jnp.max(score, axis=1), flat // B, flat % B
-        better = s > best[0]
-        chosen = left[j, jnp.arange(K), :, b]                                    # (K, S1)
-        return (jnp.where(better, s, best[0]), jnp.where(better, g * G + j, best[1]),
-                jnp.where(better, b, best[2]), jnp.where(better[:, None], chosen, best[3]),
-                total[0, :, :, 0])
-
-    init = (jnp.full(K, -jnp.inf, jnp.float32), jnp.zeros(K, jnp.int32), jnp.zeros(K, jnp.int32),
-            jnp.zeros((K, S1), jnp.float32), jnp.zeros((K, S1), jnp.float32))
-    return lax.fori_loop(0, (k_used + G - 1) // G, one_group, init)
-
-
 def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k, node_chunk,
               n_bins, capacity, group, window):
     """Grows one tree; see the module docstring. Shapes are static, loops are lax loops."""
@@ -180,7 +92,7 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
 
     def can_grow(stats, imp, depth):
         cnt = stats[..., -1]
-        weight = _weight(stats, criterion)
+        weight = weight_of(stats, criterion)
         return ((cnt >= min_split) & (cnt >= 2 * min_leaf) & (depth < max_depth)
                 & (weight > 0) & (weight >= 2 * min_weight) & ~_is_pure(stats, imp, criterion))
 
@@ -210,8 +122,8 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
         local = s["qpos"] - s["qhead"]
         active = (s["qpos"] >= 0) & (local < K)
         local = jnp.where(active, local, 0)
-        search = partial(_best_splits, xb, feats=feats, limits=limits, criterion=criterion,
-                         n_nodes=K, n_bins=B, n_stats=S1, group=group)
+        static = dict(feats=feats, limits=limits, criterion=criterion, n_nodes=K, n_bins=B,
+                      n_stats=S1, group=group)
         # Deep steps hold few samples: search over the first `window` of them (compacted in
         # sample order) rather than over all n, when they fit.
         n_active = active.sum()
@@ -220,11 +132,12 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
         in_window = jnp.arange(window) < n_active
 
         def few(_):
-            return search(picked, local=local[picked], active=in_window, ids=ids[picked],
-                          vals=vals[picked])
+            return best_splits_compact(xb, picked, local=local[picked], active=in_window,
+                                       ids=ids[picked], vals=vals[picked], **static)
 
         def many(_):
-            return search(jnp.arange(n), local=local, active=active, ids=ids, vals=vals)
+            return best_splits(xb, jnp.arange(n), local=local, active=active, ids=ids,
+                               vals=vals, **static)
 
         if window >= n:
             best_score, best_j, best_b, best_left, node_total = many(None)
