@@ -28,6 +28,7 @@ _FOREST_CONSTRAINTS = {
     "n_estimators": [Interval(Integral, 1, None, closed="left")],
     "bootstrap": ["boolean"],
     "oob_score": ["boolean", callable],
+    "verbose": ["verbose"],
     "max_samples": [None, Interval(RealNotInt, 0.0, 1.0, closed="right"),
                     Interval(Integral, 1, None, closed="left")],
 }
@@ -40,7 +41,7 @@ class RandomForestClassifier(_ForestMixin, _ClassifierOutputs, ClassifierMixin, 
     Parameters follow sklearn.ensemble.RandomForestClassifier: n_estimators, criterion,
     max_depth, min_samples_split, min_samples_leaf, max_features (default "sqrt"), bootstrap,
     oob_score, random_state, class_weight ("balanced", "balanced_subsample", dict),
-    max_samples; plus
+    max_samples, verbose (> 0: one progress line per batch of trees grown, on stderr); plus
     max_bins : int, default=256
     {CHUNK_DOC}
     Fitted: classes_, n_classes_, n_features_in_, feature_importances_, oob_score_,
@@ -56,8 +57,9 @@ class RandomForestClassifier(_ForestMixin, _ClassifierOutputs, ClassifierMixin, 
     def __init__(self, n_estimators=100, *, criterion="gini", max_depth=None,
                  min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features="sqrt", bootstrap=True,
-                 oob_score=False, random_state=None, class_weight=None, max_samples=None,
-                 max_bins=256, node_chunk=32, chunk_size=2**20, sample_chunk=4096):
+                 oob_score=False, random_state=None, verbose=0, class_weight=None,
+                 max_samples=None, max_bins=256, node_chunk=32, chunk_size=2**20,
+                 sample_chunk=4096):
         self.n_estimators = n_estimators
         self.criterion = criterion
         self.max_depth = max_depth
@@ -68,6 +70,7 @@ class RandomForestClassifier(_ForestMixin, _ClassifierOutputs, ClassifierMixin, 
         self.bootstrap = bootstrap
         self.oob_score = oob_score
         self.random_state = random_state
+        self.verbose = verbose
         self.class_weight = class_weight
         self.max_samples = max_samples
         self.max_bins = max_bins
@@ -88,7 +91,7 @@ class RandomForestRegressor(_ForestMixin, RegressorMixin, _BaseForest):
     leaf means.
 
     Parameters follow sklearn.ensemble.RandomForestRegressor (criterion "squared_error",
-    max_features default 1.0); plus
+    max_features default 1.0, verbose as in RandomForestClassifier); plus
     max_bins : int, default=256
     {CHUNK_DOC}
     Fitted: n_features_in_, feature_importances_, oob_score_ (R^2), oob_prediction_.
@@ -103,8 +106,8 @@ class RandomForestRegressor(_ForestMixin, RegressorMixin, _BaseForest):
     def __init__(self, n_estimators=100, *, criterion="squared_error", max_depth=None,
                  min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features=1.0, bootstrap=True,
-                 oob_score=False, random_state=None, max_samples=None, max_bins=256,
-                 node_chunk=32, chunk_size=2**20, sample_chunk=4096):
+                 oob_score=False, random_state=None, verbose=0, max_samples=None,
+                 max_bins=256, node_chunk=32, chunk_size=2**20, sample_chunk=4096):
         self.n_estimators = n_estimators
         self.criterion = criterion
         self.max_depth = max_depth
@@ -115,6 +118,7 @@ class RandomForestRegressor(_ForestMixin, RegressorMixin, _BaseForest):
         self.bootstrap = bootstrap
         self.oob_score = oob_score
         self.random_state = random_state
+        self.verbose = verbose
         self.max_samples = max_samples
         self.max_bins = max_bins
         self.node_chunk = node_chunk

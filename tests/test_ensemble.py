@@ -144,3 +144,13 @@ EXPECTED_FAILED = {
                          ids=lambda e: type(e).__name__)
 def test_check_estimator(estimator):
     check_estimator(estimator, expected_failed_checks=EXPECTED_FAILED)
+
+
+def test_verbose_reports_progress_per_batch_of_trees(capsys):
+    xtr, _, ytr, _ = split(load_breast_cancer)
+    RandomForestClassifier(12, random_state=0).fit(xtr, ytr)
+    assert capsys.readouterr().err == ""
+    RandomForestClassifier(12, random_state=0, verbose=1).fit(xtr, ytr)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].startswith("[RandomForestClassifier] 12/12 trees grown")
+    assert len(lines) == 2  # 8 trees per compiled call

@@ -8,6 +8,8 @@ compiled programs). Sample counts and feature counts are padded to size buckets
 from __future__ import annotations
 
 import math
+import sys
+import time
 from numbers import Integral, Real
 
 import jax
@@ -185,9 +187,16 @@ class _BaseForest(BaseEstimator):
         static = dict(criterion=self._criterion, n_channels=n_channels_pad, k=k_pad,
                       node_chunk=node_chunk, n_bins=n_bins, capacity=2 * n_pad,
                       group=group, window=window, vmap_trees=toy)
-        chunks = [grow_trees(*args, jnp.asarray(weights[i:i + tree_chunk]),
-                             jnp.asarray(feature_ok), keys[i:i + tree_chunk], limits, **static)
-                  for i in range(0, n_chunks * tree_chunk, tree_chunk)]  # bounds memory
+        chunks, started = [], time.perf_counter()
+        for i in range(0, n_chunks * tree_chunk, tree_chunk):  # bounds memory
+            chunks.append(grow_trees(*args, jnp.asarray(weights[i:i + tree_chunk]),
+                                     jnp.asarray(feature_ok), keys[i:i + tree_chunk], limits,
+                                     **static))
+            if getattr(self, "verbose", 0):
+                jax.block_until_ready(chunks[-1])
+                print(f"[{type(self).__name__}] {min(i + tree_chunk, n_trees)}/{n_trees} "
+                      f"trees grown, {time.perf_counter() - started:.1f} s",
+                      file=sys.stderr, flush=True)
         trees = jax.tree.map(lambda *a: np.concatenate(a), *jax.device_get(chunks))
         self._store(trees, edges, n_trees, n_channels, d)
         if not self._classifier:
