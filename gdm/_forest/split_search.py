@@ -90,8 +90,11 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
               & (lw > 0) & (tw - lw > 0) & (lw >= min_weight) & (tw - lw >= min_weight))
         score = jnp.where(ok, _split_score(left, total, criterion), -jnp.inf)   # (G, K, B)
         score = jnp.moveaxis(score, 1, 0).reshape(K, G * B)
-        flat = jnp.argmax(score, axis=1)
-        s, j, b = jnp.max(score, axis=1), flat // B, flat % B
+        # First maximum by max + min-of-matching-index: two plain reductions, ~2x faster on
+        # XLA:CPU than argmax's (value, index) reduction (all -inf gives 0, as argmax does).
+        s = jnp.max(score, axis=1)
+        flat = jnp.min(jnp.where(score == s[:, None], jnp.arange(G * B), G * B), axis=1)
+        j, b = flat // B, flat % B
         better = s > best[0]
         chosen = left[j, jnp.arange(K), :, b]                                    # (K, S1)
         return (jnp.where(better, s, best[0]), jnp.where(better, g * G + j, best[1]),
