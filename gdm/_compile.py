@@ -2,12 +2,12 @@
 
 XLA:CPU (jaxlib 0.10) hands dots, reductions and elementwise fusions to the YNNPACK library by
 default. For the small, oddly shaped operations of gdm's classical estimators its kernels were
-slower than XLA's own loop fusions, measured side by side: forest fit 10-20%, HMM forward /
-Viterbi 1.4-1.7x, the logistic-regression gradient 1.2x. `NATIVE_FUSIONS` leaves YNNPACK only
-convolutions (none of these kernels has one). Not everywhere: the k-NN distance matmuls and
-the HMM EM step were faster with the default, so they keep it. The option is experimental and
-backend-specific, so it is used only if this jaxlib accepts it; elsewhere (GPU, TPU, other
-versions) it is empty.
+slower than XLA's own loop fusions, measured side by side: forest fit 10-20% and predict ~15%,
+HMM forward / Viterbi 1.4-1.7x, the logistic-regression gradient 1.2x. `NATIVE_FUSIONS`
+leaves YNNPACK only convolutions (none of these kernels has one). Not everywhere: the k-NN
+distance matmuls and the HMM EM step were faster with the default, so they keep it. The option
+is experimental and backend-specific, so it is used only if this jaxlib accepts it; elsewhere
+(GPU, TPU, other versions) it is empty.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from gdm._compile import NATIVE_FUSIONS
+
 
 def _descend(x, feature, threshold, left, right):
     """Leaf ids (n_trees, n) of samples x (n, d) in every tree."""
@@ -35,7 +37,7 @@ def _chunks(x, sample_chunk):
     return x.reshape(n // sample_chunk, sample_chunk, d)
 
 
-@partial(jax.jit, static_argnames=("sample_chunk",))
+@partial(jax.jit, static_argnames=("sample_chunk",), compiler_options=NATIVE_FUSIONS)
 def apply_trees(x, feature, threshold, left, right, *, sample_chunk):
     """Leaf index of every sample in every tree: (n, n_trees). n % sample_chunk must be 0."""
     leaves = lax.map(lambda xc: _descend(xc, feature, threshold, left, right),
@@ -43,7 +45,7 @@ def apply_trees(x, feature, threshold, left, right, *, sample_chunk):
     return jnp.moveaxis(leaves, 1, 2).reshape(x.shape[0], feature.shape[0])
 
 
-@partial(jax.jit, static_argnames=("sample_chunk",))
+@partial(jax.jit, static_argnames=("sample_chunk",), compiler_options=NATIVE_FUSIONS)
 def mean_leaf_value(x, feature, threshold, left, right, value, *, sample_chunk):
     """Average over trees of the leaf value (n_trees, capacity, n_outputs) -> (n, n_outputs)."""
 
@@ -56,7 +58,7 @@ def mean_leaf_value(x, feature, threshold, left, right, value, *, sample_chunk):
     return out.reshape(x.shape[0], value.shape[2])
 
 
-@jax.jit
+@partial(jax.jit, compiler_options=NATIVE_FUSIONS)
 def oob_sums(x, feature, threshold, left, right, value, in_bag):
     """Sum over the trees where each sample is out of bag of its leaf value, and their count."""
     leaves = _descend(x, feature, threshold, left, right)
