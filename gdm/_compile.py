@@ -27,3 +27,5 @@ def _supported(options: dict) -> dict:
 
 NATIVE_FUSIONS: dict = _supported(
     {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION"})
+# Small problems, where compiling dominates: LLVM optimisation level 0 (if accepted).
+FAST_COMPILE: dict = _supported({"xla_backend_optimization_level": 0})

@@ -58,7 +58,7 @@ class RandomForestClassifier(_ForestMixin, _ClassifierOutputs, ClassifierMixin, 
                  min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features="sqrt", bootstrap=True,
                  oob_score=False, random_state=None, verbose=0, class_weight=None,
-                 max_samples=None, max_bins=256, node_chunk=32, chunk_size=2**20,
+                 max_samples=None, max_bins=256, node_chunk=32, chunk_size=None,
                  sample_chunk=4096):
         self.n_estimators = n_estimators
         self.criterion = criterion
@@ -107,7 +107,7 @@ class RandomForestRegressor(_ForestMixin, RegressorMixin, _BaseForest):
                  min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features=1.0, bootstrap=True,
                  oob_score=False, random_state=None, verbose=0, max_samples=None,
-                 max_bins=256, node_chunk=32, chunk_size=2**20, sample_chunk=4096):
+                 max_bins=256, node_chunk=32, chunk_size=None, sample_chunk=4096):
         self.n_estimators = n_estimators
         self.criterion = criterion
         self.max_depth = max_depth

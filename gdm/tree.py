@@ -55,7 +55,7 @@ class DecisionTreeClassifier(_ClassifierOutputs, ClassifierMixin, _BaseForest):
     def __init__(self, *, criterion="gini", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features=None, random_state=None, class_weight=None,
-                 max_bins=256, node_chunk=32, chunk_size=2**20, sample_chunk=4096):
+                 max_bins=256, node_chunk=32, chunk_size=None, sample_chunk=4096):
         self.criterion = criterion
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
@@ -95,7 +95,7 @@ class DecisionTreeRegressor(RegressorMixin, _BaseForest):
     def __init__(self, *, criterion="squared_error", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features=None, random_state=None, max_bins=256,
-                 node_chunk=32, chunk_size=2**20, sample_chunk=4096):
+                 node_chunk=32, chunk_size=None, sample_chunk=4096):
         self.criterion = criterion
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split

@@ -53,6 +53,21 @@ def test_compacted_deep_steps_grow_the_same_trees(monkeypatch, criterion):
         np.testing.assert_array_equal(array, full.tree_arrays_[name], err_msg=name)
 
 
+@pytest.mark.parametrize("chunk_size", [None, 200_000], ids=["all_at_once", "two_calls"])
+def test_accelerator_layout_grows_the_same_trees(monkeypatch, chunk_size):
+    """On GPU / TPU trees grow vmapped, as many per call as chunk_size allows, with the full
+    histogram search in every step; the CPU grows them one after another with the compact
+    search for deep steps. Same seed, same trees (run here by forcing the layout)."""
+    from gdm._forest import base
+
+    xtr, _, ytr, _ = split(load_digits)
+    cpu = RandomForestClassifier(12, random_state=0, chunk_size=chunk_size).fit(xtr, ytr)
+    monkeypatch.setattr(base, "_on_accelerator", lambda: True)
+    vmapped = RandomForestClassifier(12, random_state=0, chunk_size=chunk_size).fit(xtr, ytr)
+    for name, array in cpu.tree_arrays_.items():
+        np.testing.assert_array_equal(array, vmapped.tree_arrays_[name], err_msg=name)
+
+
 def test_compacted_deep_steps_regression(monkeypatch):
     """The same for squared error, whose y sums are not integers: the compacted search's
     sums differ by rounding, so the forests are compared by their predictions."""
@@ -153,4 +168,7 @@ def test_verbose_reports_progress_per_batch_of_trees(capsys):
     RandomForestClassifier(12, random_state=0, verbose=1).fit(xtr, ytr)
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[-1].startswith("[RandomForestClassifier] 12/12 trees grown")
-    assert len(lines) == 2  # 8 trees per compiled call
+    from gdm._forest.base import _on_accelerator
+
+    # CPU: 8 trees per compiled call; GPU / TPU: all 12 vmapped in one.
+    assert len(lines) == (1 if _on_accelerator() else 2)

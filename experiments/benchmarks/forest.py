@@ -42,10 +42,10 @@ def datasets(mnist_dir: str):
         yield name, clf, xtr, ytr, xte, yte
 
 
-def run_one(name, clf, xtr, ytr, xte, yte, n_estimators):
+def run_one(name, clf, xtr, ytr, xte, yte, n_estimators, **params):
     ours_cls = ensemble.RandomForestClassifier if clf else ensemble.RandomForestRegressor
     peer_cls = sk_ensemble.RandomForestClassifier if clf else sk_ensemble.RandomForestRegressor
-    ours = ours_cls(n_estimators=n_estimators, random_state=0)
+    ours = ours_cls(n_estimators=n_estimators, random_state=0, **params)
     peer = peer_cls(n_estimators=n_estimators, random_state=0, n_jobs=-1)
 
     _, cold = common.timed(lambda: ours.fit(xtr, ytr))
@@ -76,12 +76,17 @@ def main(argv=None) -> None:
     parser.add_argument("--mnist_dir", default=common.DEFAULT_MNIST_DIR)
     parser.add_argument("--n_estimators", type=int, default=100)
     parser.add_argument("--only", default=None, help="comma-separated dataset names")
+    parser.add_argument("--node_chunk", type=int, default=32, help="ablation: nodes per step")
+    parser.add_argument("--chunk_size", type=int, default=None,
+                        help="ablation: histogram cells per step (default: by backend)")
+    parser.add_argument("--name", default="forest", help="results file name")
     args = parser.parse_args(argv)
+    params = dict(node_chunk=args.node_chunk, chunk_size=args.chunk_size)
     only = set(args.only.split(",")) if args.only else None
-    rows = [run_one(*d, args.n_estimators) for d in datasets(args.mnist_dir)
+    rows = [run_one(*d, args.n_estimators, **params) for d in datasets(args.mnist_dir)
             if only is None or d[0] in only]
-    table = common.write_report("forest", rows, COLUMNS, extra=dict(
-        n_estimators=args.n_estimators, jax_devices=str(jax.devices())))
+    table = common.write_report(args.name, rows, COLUMNS, extra=dict(
+        n_estimators=args.n_estimators, jax_devices=str(jax.devices()), **params))
     print(table)
 
 

@@ -23,16 +23,18 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from gdm._buckets import bucket_size, pad_to
-from gdm._forest.binning import apply_bins, bin_edges
-from gdm._forest.grow import bootstrap_counts, grow_trees_fast, grow_trees_small
+from gdm._forest.binning import bin_features
+from gdm._forest.grow import Trees, bootstrap_counts, grow_trees_fast, grow_trees_small
 from gdm._forest.predict import apply_trees, mean_leaf_value, oob_sums
 
 CHUNK_DOC = """node_chunk : int, default=32
         Queued nodes per tree whose histograms are built in one growth step.
-    chunk_size : int, default=2**20
-        Histogram cells (float32) built at once: a growth step scans its nodes' sampled
-        features in groups of as many as fit, so the histograms take about 4 bytes x
-        chunk_size and stay in cache (the default, 4 MB, measured fastest on MNIST).
+    chunk_size : int or None, default=None
+        Histogram cells (float32) built at once, about 4 bytes each. On CPU (None: 2**20) a
+        growth step scans its nodes' sampled features in groups of as many as fit, so the
+        histograms stay in cache (4 MB measured fastest on MNIST). On GPU / TPU (None:
+        2**29) trees grow vmapped, as many at once as fit, so one step's kernels serve them
+        all.
     sample_chunk : int, default=4096
         Samples pushed through all trees at once at predict time."""
 
@@ -52,6 +54,13 @@ def _floor_pow2(n: int) -> int:
 SMALL_CHUNK = 8
 TREES_PER_CALL = 8  # real problems: trees per compiled call (one after another inside it)
 WINDOW_DIVISOR = 8  # steps with at most n / 8 samples in their nodes search only those
+CPU_CELLS = 2**20  # default chunk_size on CPU: a step's histograms stay in cache
+ACCELERATOR_CELLS = 2**29  # default chunk_size on GPU / TPU: 2 GB of histograms per step
+
+
+def _on_accelerator() -> bool:
+    """Whether trees grow on a GPU / TPU (vmapped, many at once) rather than the CPU."""
+    return jax.default_backend() != "cpu"
 
 
 class _BaseForest(BaseEstimator):
@@ -73,7 +82,7 @@ class _BaseForest(BaseEstimator):
         "max_bins": [Interval(Integral, 2, 256, closed="both")],
         "random_state": ["random_state"],
         "node_chunk": [Interval(Integral, 1, None, closed="left")],
-        "chunk_size": [Interval(Integral, 1, None, closed="left")],
+        "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
         "sample_chunk": [Interval(Integral, 1, None, closed="left")],
     }
 
@@ -129,12 +138,12 @@ class _BaseForest(BaseEstimator):
         self._criterion = {"log_loss": "entropy"}.get(self.criterion, self.criterion)
 
         # Bins from the samples that carry weight (sklearn drops zero-weight samples).
-        edges = bin_edges(X[sw > 0], self.max_bins)
-        n_bins_used = int(np.isfinite(edges).sum(axis=1).max()) + 1
         n_pad, d_pad = _coarse_bucket(n, 128), _coarse_bucket(d, 16)
-        xb = pad_to(pad_to(apply_bins(X, edges), n_pad, 0), d_pad, 1)
-        feature_ok = np.zeros(d_pad, bool)
-        feature_ok[:d] = np.isfinite(edges[:, 0])  # at least two distinct values
+        edges, xb = bin_features(pad_to(pad_to(X, n_pad, 0), d_pad, 1),
+                                 pad_to(sw > 0, n_pad), self.max_bins)
+        n_bins_used = int(np.isfinite(edges).sum(axis=1).max()) + 1
+        feature_ok = np.isfinite(edges[:, 0])  # at least two distinct values; padding has none
+        edges = edges[:d]
         k = min(self._resolve_max_features(d), max(int(feature_ok.sum()), 1))
         # Static sizes depend on (n_pad, d_pad, max_bins, max_features) only, not on the data,
         # so check_estimator and CV reuse a handful of compiled programs.
@@ -165,17 +174,34 @@ class _BaseForest(BaseEstimator):
         node_chunk = min(self.node_chunk, max(8, n_pad // 64))
         toy = (n_trees <= SMALL_CHUNK
                and node_chunk * k_pad * n_bins * (n_channels_pad + 1) * SMALL_CHUNK <= 2**22)
+        accelerator = _on_accelerator()
+        cells = self.chunk_size or (ACCELERATOR_CELLS if accelerator else CPU_CELLS)
+        if not toy:  # real problems: as many bins as the data needs
+            n_bins = max(32, _coarse_bucket(n_bins_used, 1))
+        slot_cells = node_chunk * n_bins * (n_channels_pad + 1)
         if toy:
             # Toy problems (check_estimator, CV on tiny data): one tree and a few-tree forest
             # share one vmapped program, compiled at LLVM -O0 since compiling dominates there.
             grow_trees, tree_chunk, trees_at_once, window = (
                 grow_trees_small, SMALL_CHUNK, SMALL_CHUNK, n_pad)
-        else:  # real problems: as many bins as the data needs, one tree after another
-            n_bins = max(32, _coarse_bucket(n_bins_used, 1))
+            vmap_trees = True
+        elif accelerator:
+            # GPU / TPU: as many trees vmapped as the histograms of all their sampled features
+            # fit in `cells`, so one step's kernel launches and loop test serve them all. No
+            # compact search: under vmap both branches of its lax.switch would run.
+            fit = max(1, min(n_trees, cells // (k * slot_cells)))
+            per_call = -(-n_trees // -(-n_trees // fit))  # equal calls, a multiple of 8 trees
+            tree_chunk = -(-per_call // SMALL_CHUNK) * SMALL_CHUNK
+            grow_trees, trees_at_once, window, vmap_trees = grow_trees_fast, tree_chunk, n_pad, True
+        else:  # real problems on CPU: one tree after another
             grow_trees, tree_chunk, trees_at_once = grow_trees_fast, TREES_PER_CALL, 1
             window = max(256, n_pad // WINDOW_DIVISOR // 16 * 16)
-        slot_cells = node_chunk * n_bins * (n_channels_pad + 1)
-        group = max(1, min(k_pad, self.chunk_size // (slot_cells * trees_at_once)))
+            vmap_trees = False
+        # Toy problems share programs across max_features; real ones scan no padding slots.
+        group = max(1, min(k_pad if toy else k, cells // (slot_cells * trees_at_once)))
+        # The compact search's arrays per slot: (channels + 2) x window and node x bin flags.
+        compact_cells = window * (n_channels_pad + 3) + node_chunk * n_bins
+        compact_group = max(1, min(k_pad if toy else k, cells // compact_cells))
         n_chunks = -(-n_trees // tree_chunk)
         weights = pad_to(np.asarray(weights, np.float32), n_chunks * tree_chunk, 0)
         keys = jax.random.split(tree_key, n_chunks * tree_chunk)
@@ -183,10 +209,11 @@ class _BaseForest(BaseEstimator):
         min_weight = self.min_weight_fraction_leaf * float(sw.sum())
         limits = jnp.asarray([self.max_depth or big, min_split, min_leaf, min_weight, k],
                              jnp.float32)
-        args = (jnp.asarray(xb), jnp.asarray(pad_to(target, n_pad)))
+        args = (xb, jnp.asarray(pad_to(target, n_pad)))
         static = dict(criterion=self._criterion, n_channels=n_channels_pad, k=k_pad,
                       node_chunk=node_chunk, n_bins=n_bins, capacity=2 * n_pad,
-                      group=group, window=window, vmap_trees=toy)
+                      group=group, compact_group=compact_group, window=window,
+                      vmap_trees=vmap_trees)
         chunks, started = [], time.perf_counter()
         for i in range(0, n_chunks * tree_chunk, tree_chunk):  # bounds memory
             chunks.append(grow_trees(*args, jnp.asarray(weights[i:i + tree_chunk]),
@@ -197,6 +224,10 @@ class _BaseForest(BaseEstimator):
                 print(f"[{type(self).__name__}] {min(i + tree_chunk, n_trees)}/{n_trees} "
                       f"trees grown, {time.perf_counter() - started:.1f} s",
                       file=sys.stderr, flush=True)
+        # Cut the node arrays to the nodes grown (rounded up, few slice programs) before they
+        # leave the device: their capacity is 2 n, mostly unused.
+        size = -(-int(max(np.max(c.node_count) for c in chunks)) // 256) * 256
+        chunks = [Trees(*(a[:, :size] for a in c[:-1]), c.node_count) for c in chunks]
         trees = jax.tree.map(lambda *a: np.concatenate(a), *jax.device_get(chunks))
         self._store(trees, edges, n_trees, n_channels, d)
         if not self._classifier:

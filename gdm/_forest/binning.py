@@ -1,51 +1,82 @@
-"""Features -> small integer bins, computed once per fit.
+"""Features -> small integer bins, computed once per fit, on the device.
 
 Split search then works on bin histograms instead of sorted values. When a feature has at most
 `max_bins` distinct values the bin edges are the midpoints between consecutive values, exactly
 the thresholds scikit-learn's exact splitter considers, so small data gives sklearn's splits.
-Otherwise edges are quantiles (as in HistGradientBoosting). A sample falls in bin b iff
-edges[b-1] < x <= edges[b], so "bin <= b" and "x <= edges[b]" agree at predict time.
+Otherwise edges are quantiles (numpy's method="midpoint", as in HistGradientBoosting),
+deduplicated. A sample falls in bin b iff edges[b-1] < x <= edges[b], so "bin <= b" and
+"x <= edges[b]" agree at predict time.
+
+One jit-compiled program per padded shape (with numpy's sort on CPU, ~20x faster than
+XLA:CPU's): edges and bins of MNIST took 0.25 s in numpy, most of a GPU fit. Midpoints and
+quantiles are computed in float32 as a/2 + b/2, which rounds the exact midpoint once, as
+numpy's float64 value cast to float32 does.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 
-def bin_edges(x: np.ndarray, max_bins: int) -> np.ndarray:
-    """Returns float32 edges of shape (n_features, max_bins - 1), padded with +inf."""
+@jax.jit
+def _sort_used(x, use):
+    return jnp.sort(jnp.where(use[:, None], x, jnp.inf), axis=0)
+
+
+@partial(jax.jit, static_argnames=("max_bins",))
+def _bin(x, xs, n_used, q_lo, q_exact, *, max_bins):
+    """(edges (d, max_bins - 1) padded with +inf, bins (n, d) uint8) of x (n, d) from xs, the
+    used rows of each column sorted first (then +inf). q_lo / q_exact: numpy's quantile
+    positions (see `bin_features`) among the used rows."""
     n, d = x.shape
-    xs = np.sort(x.astype(np.float64), axis=0)
-    distinct = np.ones((n, d), bool)
-    distinct[1:] = xs[1:] != xs[:-1]
+    E = max_bins - 1
+    row = jnp.arange(n)[:, None]
+    prev = jnp.concatenate([xs[:1], xs[:-1]], axis=0)
+    distinct = (row < n_used) & ((row == 0) | (xs != prev))
     n_unique = distinct.sum(axis=0)
-    edges = np.full((d, max_bins - 1), np.inf)
-    # Few distinct values: midpoints between consecutive distinct values (sklearn's thresholds).
-    rank = np.cumsum(distinct, axis=0) - 1  # rank of each sorted value among the distinct ones
-    rows, cols = np.nonzero(distinct[1:])
-    rows = rows + 1
-    few = n_unique[cols] <= max_bins
-    rows, cols = rows[few], cols[few]
-    mid = (xs[rows - 1, cols] / 2 + xs[rows, cols] / 2).astype(np.float32)
-    upper = xs[rows, cols].astype(np.float32)
-    mid = np.where(mid >= upper, xs[rows - 1, cols].astype(np.float32), mid)  # as sklearn does
-    edges[cols, rank[rows, cols] - 1] = mid
-    # Many distinct values: quantiles, deduplicated so every bin can hold samples.
-    many = np.flatnonzero(n_unique > max_bins)
-    if many.size:
-        q = np.linspace(0, 1, max_bins + 1)[1:-1]
-        quant = np.quantile(xs[:, many], q, axis=0, method="midpoint").T  # (m, max_bins - 1)
-        for row, col in zip(quant, many, strict=True):  # one np.unique per wide feature, at fit
-            u = np.unique(row)
-            edges[col, : u.size] = u
-    return edges.astype(np.float32)
+    rank = jnp.cumsum(distinct, axis=0) - 1
+    cols = jnp.broadcast_to(jnp.arange(d), (n, d))
+    # Few distinct values: midpoints between consecutive distinct values (sklearn's thresholds),
+    # the lower value where the midpoint rounds up to the upper one (as sklearn does).
+    mid = prev / 2 + xs / 2
+    mid = jnp.where(mid >= xs, prev, mid)
+    at = jnp.where(distinct & (row > 0) & (n_unique <= max_bins), rank - 1, E)
+    few = jnp.full((d, E), jnp.inf, x.dtype).at[cols, at].set(mid, mode="drop")
+    # Many: quantiles of the used rows, deduplicated to the front of the row.
+    lo = xs[q_lo]
+    hi = xs[jnp.minimum(q_lo + 1, n - 1)]
+    quant = jnp.where(q_exact[:, None], lo, lo / 2 + hi / 2).T  # (d, E), nondecreasing rows
+    keep = jnp.concatenate([jnp.ones((d, 1), bool), quant[:, 1:] != quant[:, :-1]], axis=1)
+    slot = jnp.where(keep, jnp.cumsum(keep, axis=1) - 1, E)
+    many = jnp.full((d, E), jnp.inf, x.dtype).at[jnp.arange(d)[:, None], slot].set(
+        quant, mode="drop")
+    edges = jnp.where((n_unique > max_bins)[:, None], many, few)
+    # Number of edges below x: +inf padding never counts.
+    bins = jax.vmap(partial(jnp.searchsorted, side="left"), in_axes=(0, 1), out_axes=1)(edges, x)
+    return edges, bins.astype(jnp.uint8)
 
 
-def apply_bins(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Bins x (n, d) with edges (d, max_bins - 1) -> uint8 (n, d): number of edges below x."""
+def bin_features(x: np.ndarray, use: np.ndarray, max_bins: int,
+                 device_sort: bool | None = None) -> tuple[np.ndarray, jax.Array]:
+    """Edges (numpy float32, (d, max_bins - 1), +inf padded) from the rows where `use` is set
+    (sklearn drops zero-weight samples), and the binned x (device uint8, (n, d)); pass x and use
+    padded to a size bucket so that fits of nearby sizes share the program. device_sort: sort
+    with XLA (default on GPU / TPU) rather than numpy (default on CPU, ~20x faster there)."""
+    n_used = max(int(use.sum()), 1)
+    q = np.linspace(0, 1, max_bins + 1)[1:-1]
+    # numpy's own positions: its "midpoint" quantiles of 0..n-1 are i or i + 0.5.
+    pos = np.quantile(np.arange(n_used, dtype=np.float64), q, method="midpoint")
+    q_lo = np.floor(pos).astype(np.int32)
     x = np.asarray(x, np.float32)
-    out = np.empty(x.shape, np.uint8)
-    finite = np.isfinite(edges).sum(axis=1)
-    for j in range(x.shape[1]):  # searchsorted per column: vectorized over samples
-        out[:, j] = np.searchsorted(edges[j, : finite[j]], x[:, j], side="left")
-    return out
+    if device_sort is None:
+        device_sort = jax.default_backend() != "cpu"
+    if device_sort:
+        xs = _sort_used(x, use)
+    else:
+        xs = np.sort(np.where(use[:, None], x, np.float32(np.inf)), axis=0)
+    edges, bins = _bin(x, xs, n_used, q_lo, pos == q_lo, max_bins=max_bins)
+    return np.asarray(edges), bins

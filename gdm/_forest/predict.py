@@ -64,4 +64,6 @@ def oob_sums(x, feature, threshold, left, right, value, in_bag):
     leaves = _descend(x, feature, threshold, left, right)
     per_tree = jnp.take_along_axis(value, leaves[:, :, None], axis=1)  # (n_trees, n, out)
     oob = (in_bag == 0).astype(value.dtype)  # (n_trees, n)
-    return jnp.einsum("tn,tno->no", oob, per_tree), oob.sum(0)
+    # HIGHEST: GPUs would otherwise round the float32 leaf values to TF32.
+    return (jnp.einsum("tn,tno->no", oob, per_tree, precision=lax.Precision.HIGHEST),
+            oob.sum(0))

@@ -37,11 +37,13 @@ def _split_score(left: jax.Array, total: jax.Array, criterion: str) -> jax.Array
 
 def _cumsum_bins(hist: jax.Array) -> jax.Array:
     """Cumulative sum over the last (bin) axis: a triangular matmul inside blocks of 16 bins
-    plus a short cumsum over blocks; ~3x faster than jnp.cumsum on XLA CPU."""
+    plus a short cumsum over blocks; ~3x faster than jnp.cumsum on XLA:CPU and 1.5x on an H200.
+    HIGHEST precision: GPUs would otherwise round the sums to TF32 and pick other splits."""
     *lead, B = hist.shape
     block = 16 if B % 16 == 0 else 8
     tri = jnp.triu(jnp.ones((block, block), hist.dtype))
-    inner = hist.reshape(*lead, B // block, block) @ tri
+    inner = jnp.matmul(hist.reshape(*lead, B // block, block), tri,
+                       precision=lax.Precision.HIGHEST)
     last = inner[..., -1]
     offset = jnp.cumsum(last, axis=-1) - last
     return (inner + offset[..., None]).reshape(hist.shape)

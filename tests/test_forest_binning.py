@@ -1,0 +1,72 @@
+"""gdm._forest.binning (jit-compiled) against a numpy statement of the same rules: sklearn's
+midpoint thresholds for features with few distinct values, numpy's "midpoint" quantiles
+(deduplicated) for the others, and bins = number of edges below the value."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from gdm._forest.binning import bin_features
+
+MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+
+
+def numpy_edges(x: np.ndarray, max_bins: int) -> np.ndarray:
+    """The rules in float64 numpy, one feature at a time."""
+    edges = np.full((x.shape[1], max_bins - 1), np.inf)
+    for j in range(x.shape[1]):
+        values = np.unique(x[:, j].astype(np.float64))
+        if values.size <= max_bins:
+            mid = (values[:-1] / 2 + values[1:] / 2).astype(np.float32)
+            mid = np.where(mid >= values[1:].astype(np.float32), values[:-1], mid)
+        else:
+            q = np.linspace(0, 1, max_bins + 1)[1:-1]
+            mid = np.unique(np.quantile(x[:, j].astype(np.float64), q, method="midpoint"))
+        edges[j, : mid.size] = mid
+    return edges.astype(np.float32)
+
+
+def check(x: np.ndarray, use: np.ndarray, max_bins: int) -> None:
+    edges, bins = bin_features(x, use, max_bins)
+    on_device = bin_features(x, use, max_bins, device_sort=True)  # the GPU / TPU path
+    np.testing.assert_array_equal(on_device[0], edges)
+    np.testing.assert_array_equal(np.asarray(on_device[1]), np.asarray(bins))
+    expected = numpy_edges(x[use], max_bins)
+    np.testing.assert_array_equal(edges, expected)
+    want = np.stack([np.searchsorted(expected[j], x[:, j], side="left")
+                     for j in range(x.shape[1])], axis=1)
+    np.testing.assert_array_equal(np.asarray(bins), want)
+
+
+@pytest.mark.parametrize("max_bins", [2, 16, 255, 256])
+def test_edges_and_bins_match_numpy(max_bins):
+    rng = np.random.default_rng(max_bins)
+    n = 700
+    x = np.stack([rng.normal(size=n),                    # all distinct: quantiles
+                  rng.integers(0, 5, n),                 # few distinct: midpoints
+                  np.full(n, 3.0),                       # constant: no edge
+                  np.round(rng.normal(size=n), 1),       # ties and more distinct than bins
+                  rng.integers(0, 300, n) * 1e-3,        # ~256-300 distinct values
+                  np.exp(rng.normal(size=n) * 20)],      # wide dynamic range
+                 axis=1).astype(np.float32)
+    use = rng.random(n) > 0.2  # zero-weight samples take no part in the edges
+    check(x, use, max_bins)
+    check(x, np.ones(n, bool), max_bins)
+
+
+def test_midpoint_of_adjacent_floats_takes_the_lower_value():
+    a = np.float32(1.0)
+    x = np.array([[a], [np.nextafter(a, np.float32(2))], [a]], np.float32)
+    check(x, np.ones(3, bool), 256)
+
+
+@pytest.mark.skipif(not os.path.isdir(MNIST_DIR), reason="needs ../shared/data/mnist")
+def test_mnist_pixels_match_numpy():
+    from gdm.data import load_mnist_benchmark
+
+    x = load_mnist_benchmark(MNIST_DIR).x_train[:3000]
+    check(x, np.ones(len(x), bool), 256)
+    check(x, np.ones(len(x), bool), 32)
