@@ -130,6 +130,11 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
     node_feats = feats[local]                                            # (W, k_pad)
     g_index = jnp.arange(G)[:, None]
     rows = rows[:, None]
+    # Node totals (and the totals of the nodes before, in compact slot order) are the same for
+    # every feature slot: one small scatter, not one per slot.
+    node_sums = jnp.zeros((K + 1, S1), jnp.float32).at[
+        jnp.where(active, local, K)[:, None], ids].add(vals)[:K]                  # (K, S1)
+    before = jnp.cumsum(node_sums, axis=0) - node_sums
 
     def one_group(g, best):
         slots = g * G + jnp.arange(G)
@@ -148,11 +153,8 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
         bin_of = jnp.zeros((G, W + 1), jnp.int32).at[g_index, slot].set(
             bins.astype(jnp.int32))[:, :W]
         segment = jnp.where(node_of < K, g_index * K + node_of, G * K)           # (G, W)
-        node_sums = jax.ops.segment_sum(jnp.moveaxis(hist, 1, 2).reshape(G * W, S1),
-                                        segment.ravel(), G * K + 1)[:-1].reshape(G, K, S1)
-        before = jnp.cumsum(node_sums, axis=1) - node_sums                        # (G, K, S1)
         at_node = jnp.minimum(node_of, K - 1)
-        gather = lambda a: jnp.moveaxis(jnp.take_along_axis(a, at_node[:, :, None], 1), 2, 1)
+        gather = lambda a: jnp.moveaxis(a.T[:, at_node], 0, 1)                   # (G, S1, W)
         left = _cumsum_bins(hist) - gather(before)                                # (G, S1, W)
         total = gather(node_sums)
         lw, tw = weight_of(left, criterion, -2), weight_of(total, criterion, -2)
@@ -175,7 +177,7 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
         better = s > best[0]
         return (jnp.where(better, s, best[0]), jnp.where(better, g * G + j, best[1]),
                 jnp.where(better, b, best[2]), jnp.where(better[:, None], chosen, best[3]),
-                node_sums[0])
+                node_sums)
 
     init = (jnp.full(K, -jnp.inf, jnp.float32), jnp.zeros(K, jnp.int32), jnp.zeros(K, jnp.int32),
             jnp.zeros((K, S1), jnp.float32), jnp.zeros((K, S1), jnp.float32))
