@@ -90,6 +90,41 @@ def _channels(target: jax.Array, w: jax.Array, criterion: str, n_channels: int):
     return ids, vals
 
 
+def _top_k_features(key, nodes, feature_ok, k):
+    noise = jax.vmap(lambda i: jax.random.uniform(jax.random.fold_in(key, i),
+                                                  feature_ok.shape))(nodes)
+    return lax.top_k(jnp.where(feature_ok, noise, -1.0), k)[1]
+
+
+def sample_features(key, nodes, feature_ok, k, k_used):
+    """(len(nodes), k) feature ids: per node, k_used distinct features drawn uniformly among
+    the usable ones (`feature_ok`), without replacement, as sklearn does; slots past k_used are
+    ignored by the split search. The node id seeds the draw, so a node's features do not
+    depend on how nodes are batched into steps.
+
+    When k is small against the number of features (MNIST: 28 of 717), 2k draws with
+    replacement keep their first k distinct values, a uniform k-subset in uniform order; that
+    replaces a top_k over all features (8% of the fit). Too few distinct draws (rare) fall back
+    to the top_k of uniform noise, as do small feature counts."""
+    d = feature_ok.shape[0]
+    if 8 * k > d:
+        return _top_k_features(key, nodes, feature_ok, k)
+    valid = jnp.nonzero(feature_ok, size=d, fill_value=0)[0]
+    n_valid = jnp.maximum(feature_ok.sum(), 1)
+    m = 2 * k
+    draws = jax.vmap(lambda i: jax.random.randint(jax.random.fold_in(key, i), (m,), 0,
+                                                  n_valid))(nodes)                 # (K, m)
+    earlier = jnp.arange(m)[:, None] > jnp.arange(m)[None, :]
+    first = ~((draws[:, :, None] == draws[:, None, :]) & earlier).any(-1)         # (K, m)
+    slot = jnp.where(first, jnp.cumsum(first, axis=1) - 1, k)
+    rows = jnp.arange(nodes.shape[0])[:, None]
+    feats = jnp.zeros((nodes.shape[0], k), jnp.int32).at[rows, slot].set(
+        valid[draws], mode="drop")
+    enough = (first.sum(axis=1) >= k_used).all()
+    return lax.cond(enough, lambda: feats,
+                    lambda: _top_k_features(key, nodes, feature_ok, k).astype(jnp.int32))
+
+
 def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k, node_chunk,
               n_bins, capacity, group, compact_group, window):
     """Grows one tree; see the module docstring. Shapes are static, loops are lax loops."""
@@ -124,8 +159,7 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
         nodes = jnp.where(valid, lax.dynamic_slice(s["queue"], (s["qhead"],), (K,)), 0)
         # Features sampled per node without replacement, among non-constant ones (sklearn
         # keeps drawing until it has max_features non-constant features).
-        noise = jax.vmap(lambda i: jax.random.uniform(jax.random.fold_in(key, i), (d,)))(nodes)
-        feats = lax.top_k(jnp.where(feature_ok, noise, -1.0), k)[1]  # (K, k)
+        feats = sample_features(key, nodes, feature_ok, k, k_used.astype(jnp.int32))
 
         local = s["qpos"] - s["qhead"]
         active = (s["qpos"] >= 0) & (local < K)

@@ -1,6 +1,7 @@
-"""gdm._forest.binning (jit-compiled) against a numpy statement of the same rules: sklearn's
-midpoint thresholds for features with few distinct values, numpy's "midpoint" quantiles
-(deduplicated) for the others, and bins = number of edges below the value."""
+"""Forest internals. Binning (jit-compiled) against a numpy statement of the same rules:
+sklearn's midpoint thresholds for features with few distinct values, numpy's "midpoint"
+quantiles (deduplicated) for the others, and bins = number of edges below the value. Feature
+sampling per node: distinct, usable, uniform."""
 
 from __future__ import annotations
 
@@ -70,3 +71,41 @@ def test_mnist_pixels_match_numpy():
     x = load_mnist_benchmark(MNIST_DIR).x_train[:3000]
     check(x, np.ones(len(x), bool), 256)
     check(x, np.ones(len(x), bool), 32)
+
+
+@pytest.mark.parametrize("d, k, n_valid", [(784, 32, 700), (64, 8, 61), (40, 16, 40)],
+                         ids=["draws", "draws_small", "top_k"])
+def test_feature_sampling_is_uniform_without_replacement(d, k, n_valid):
+    """sample_features: per node, k distinct usable features; every usable feature as likely
+    as any other (frequency within 5 standard deviations of k / n_valid)."""
+    import jax
+
+    from gdm._forest.grow import sample_features
+
+    ok = np.zeros(d, bool)
+    ok[np.random.default_rng(0).choice(d, n_valid, replace=False)] = True
+    nodes = np.arange(20_000, dtype=np.int32)
+    feats = np.asarray(jax.jit(sample_features, static_argnums=3)(
+        jax.random.PRNGKey(1), nodes, ok, k, k))
+    assert feats.shape == (len(nodes), k)
+    assert ok[feats].all()
+    assert all(len(set(row)) == k for row in feats[:2000])
+    freq = np.bincount(feats.ravel(), minlength=d)[ok] / len(nodes)
+    p = k / n_valid
+    assert np.abs(freq - p).max() < 5 * np.sqrt(p * (1 - p) / len(nodes))
+
+
+def test_feature_sampling_falls_back_when_draws_repeat():
+    """Nearly all features needed: 2k draws rarely hold k distinct ones, so the top_k path
+    runs; it too gives k distinct usable features."""
+    import jax
+
+    from gdm._forest.grow import _top_k_features, sample_features
+
+    ok = np.zeros(1024, bool)
+    ok[:130] = True  # k=128 of 130 usable features, but 8 k <= 1024 selects the draws first
+    key, nodes = jax.random.PRNGKey(0), np.arange(64, dtype=np.int32)
+    feats = np.asarray(sample_features(key, nodes, jax.numpy.asarray(ok), 128, 128))
+    np.testing.assert_array_equal(feats, _top_k_features(key, nodes, jax.numpy.asarray(ok), 128))
+    assert ok[feats].all()
+    assert all(len(set(row)) == 128 for row in feats)
