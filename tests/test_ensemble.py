@@ -47,7 +47,7 @@ def test_compacted_deep_steps_grow_the_same_trees(monkeypatch, criterion):
     xtr, _, ytr, _ = split(load_digits)
     compacted = RandomForestClassifier(N_TREES, criterion=criterion, random_state=0)
     compacted.fit(xtr, ytr)
-    monkeypatch.setattr(base, "WINDOW_DIVISOR", 1)
+    monkeypatch.setattr(base, "WINDOW_DIVISORS", (1,))
     full = RandomForestClassifier(N_TREES, criterion=criterion, random_state=0).fit(xtr, ytr)
     for name, array in compacted.tree_arrays_.items():
         np.testing.assert_array_equal(array, full.tree_arrays_[name], err_msg=name)
@@ -75,7 +75,7 @@ def test_compacted_deep_steps_regression(monkeypatch):
 
     x, y = make_friedman1(n_samples=600, random_state=0)
     compacted = RandomForestRegressor(16, random_state=0).fit(x, y)  # > 8 trees: not toy
-    monkeypatch.setattr(base, "WINDOW_DIVISOR", 1)
+    monkeypatch.setattr(base, "WINDOW_DIVISORS", (1,))
     full = RandomForestRegressor(16, random_state=0).fit(x, y)
     assert abs(r2_score(y, compacted.predict(x)) - r2_score(y, full.predict(x))) < 0.01
     assert compacted.node_count_.mean() == pytest.approx(full.node_count_.mean(), rel=0.05)

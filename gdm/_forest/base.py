@@ -53,7 +53,8 @@ def _floor_pow2(n: int) -> int:
 
 SMALL_CHUNK = 8
 TREES_PER_CALL = 8  # real problems: trees per compiled call (one after another inside it)
-WINDOW_DIVISOR = 8  # steps with at most n / 8 samples in their nodes search only those
+# Steps whose nodes hold at most n / 8 (else n / 4) samples search only those samples.
+WINDOW_DIVISORS = (8, 4)
 CPU_CELLS = 2**20  # default chunk_size on CPU: a step's histograms stay in cache
 ACCELERATOR_CELLS = 2**29  # default chunk_size on GPU / TPU: 2 GB of histograms per step
 
@@ -182,8 +183,8 @@ class _BaseForest(BaseEstimator):
         if toy:
             # Toy problems (check_estimator, CV on tiny data): one tree and a few-tree forest
             # share one vmapped program, compiled at LLVM -O0 since compiling dominates there.
-            grow_trees, tree_chunk, trees_at_once, window = (
-                grow_trees_small, SMALL_CHUNK, SMALL_CHUNK, n_pad)
+            grow_trees, tree_chunk, trees_at_once, windows = (
+                grow_trees_small, SMALL_CHUNK, SMALL_CHUNK, (n_pad,))
             vmap_trees = True
         elif accelerator:
             # GPU / TPU: as many trees vmapped as the histograms of all their sampled features
@@ -192,15 +193,17 @@ class _BaseForest(BaseEstimator):
             fit = max(1, min(n_trees, cells // (k * slot_cells)))
             per_call = -(-n_trees // -(-n_trees // fit))  # equal calls, a multiple of 8 trees
             tree_chunk = -(-per_call // SMALL_CHUNK) * SMALL_CHUNK
-            grow_trees, trees_at_once, window, vmap_trees = grow_trees_fast, tree_chunk, n_pad, True
+            grow_trees, trees_at_once, windows, vmap_trees = (
+                grow_trees_fast, tree_chunk, (n_pad,), True)
         else:  # real problems on CPU: one tree after another
             grow_trees, tree_chunk, trees_at_once = grow_trees_fast, TREES_PER_CALL, 1
-            window = max(256, n_pad // WINDOW_DIVISOR // 16 * 16)
+            windows = tuple(sorted({min(n_pad, max(256, n_pad // dv // 16 * 16))
+                                    for dv in WINDOW_DIVISORS}))
             vmap_trees = False
         # Toy problems share programs across max_features; real ones scan no padding slots.
         group = max(1, min(k_pad if toy else k, cells // (slot_cells * trees_at_once)))
         # The compact search's arrays per slot: (channels + 2) x window and node x bin flags.
-        compact_cells = window * (n_channels_pad + 3) + node_chunk * n_bins
+        compact_cells = windows[-1] * (n_channels_pad + 3) + node_chunk * n_bins
         compact_group = max(1, min(k_pad if toy else k, cells // compact_cells))
         n_chunks = -(-n_trees // tree_chunk)
         weights = pad_to(np.asarray(weights, np.float32), n_chunks * tree_chunk, 0)
@@ -212,7 +215,7 @@ class _BaseForest(BaseEstimator):
         args = (xb, jnp.asarray(pad_to(target, n_pad)))
         static = dict(criterion=self._criterion, n_channels=n_channels_pad, k=k_pad,
                       node_chunk=node_chunk, n_bins=n_bins, capacity=2 * n_pad,
-                      group=group, compact_group=compact_group, window=window,
+                      group=group, compact_group=compact_group, windows=windows,
                       vmap_trees=vmap_trees)
         chunks, started = [], time.perf_counter()
         for i in range(0, n_chunks * tree_chunk, tree_chunk):  # bounds memory

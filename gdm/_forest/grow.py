@@ -126,7 +126,7 @@ def sample_features(key, nodes, feature_ok, k, k_used):
 
 
 def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k, node_chunk,
-              n_bins, capacity, group, compact_group, window):
+              n_bins, capacity, group, compact_group, windows):
     """Grows one tree; see the module docstring. Shapes are static, loops are lax loops."""
     n, d = xb.shape
     K, B, M, S1 = node_chunk, n_bins, capacity, n_channels + 1
@@ -166,17 +166,20 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
         local = jnp.where(active, local, 0)
         static = dict(feats=feats, limits=limits, criterion=criterion, n_nodes=K, n_bins=B,
                       n_stats=S1, group=group)
-        # Deep steps hold few samples: search over the first `window` of them (compacted in
-        # sample order) rather than over all n, when they fit.
+        # Deep steps hold few samples: search over the first `w` of them (compacted in sample
+        # order) rather than over all n, for the smallest window w they fit in.
+        window = windows[-1]
         n_active = active.sum()
         position = jnp.where(active, jnp.cumsum(active) - 1, window)
         picked = jnp.zeros(window, jnp.int32).at[position].set(jnp.arange(n), mode="drop")
-        in_window = jnp.arange(window) < n_active
 
-        def few(_):
-            return best_splits_compact(xb, picked, local=local[picked], active=in_window,
-                                       ids=ids[picked], vals=vals[picked],
-                                       **dict(static, group=compact_group))
+        def few(w):
+            def search(_):
+                rows = picked[:w]
+                return best_splits_compact(xb, rows, local=local[rows],
+                                           active=jnp.arange(w) < n_active, ids=ids[rows],
+                                           vals=vals[rows], **dict(static, group=compact_group))
+            return search
 
         def many(_):
             return best_splits(xb, jnp.arange(n), local=local, active=active, ids=ids,
@@ -196,9 +199,11 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
             best_score, best_j, best_b, best_left, node_total = many(None)
         else:
             top = (valid.sum() <= TOP_NODES) & (K > TOP_NODES)
-            branch = jnp.where(n_active <= window, 0, jnp.where(top, 1, 2))
+            fits = n_active <= jnp.asarray(windows)
+            branch = jnp.where(fits.any(), jnp.argmax(fits),
+                               jnp.where(top, len(windows), len(windows) + 1))
             best_score, best_j, best_b, best_left, node_total = lax.switch(
-                branch, [few, many_few_nodes, many], None)
+                branch, [few(w) for w in windows] + [many_few_nodes, many], None)
         split = valid & jnp.isfinite(best_score)
         rows = jnp.arange(K)
         best_f = feats[rows, best_j]
@@ -241,7 +246,7 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
 def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok: jax.Array,
                keys: jax.Array, limits: jax.Array, *, criterion: str, n_channels: int, k: int,
                node_chunk: int, n_bins: int, capacity: int, group: int, compact_group: int,
-               window: int,
+               windows: tuple[int, ...],
                vmap_trees: bool) -> Trees:
     """Grows len(weights) trees in one program; weights (n_trees, n) are per-tree sample
     weights (bootstrap counts x sample_weight x class_weight, 0 on padding). limits (float32) =
@@ -253,7 +258,7 @@ def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok:
     grow = partial(_grow_one, criterion=criterion, n_channels=n_channels, k=k,
                    node_chunk=node_chunk, n_bins=n_bins, capacity=capacity, group=group,
                    compact_group=compact_group,
-                   window=window)
+                   windows=windows)
 
     def one(w, key):
         return grow(xb, target, w, feature_ok, key, limits)
@@ -264,7 +269,7 @@ def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok:
 
 
 _STATIC = ("criterion", "n_channels", "k", "node_chunk", "n_bins", "capacity", "group",
-           "compact_group", "window", "vmap_trees")
+           "compact_group", "windows", "vmap_trees")
 grow_trees_fast = jax.jit(grow_trees, static_argnames=_STATIC, compiler_options=NATIVE_FUSIONS)
 # Small problems (check_estimator, CV on toy data): LLVM optimisation level 0 halves compile
 # time, which dominates there; the run time stays in milliseconds.
