@@ -68,6 +68,21 @@ def test_accelerator_layout_grows_the_same_trees(monkeypatch, chunk_size):
         np.testing.assert_array_equal(array, vmapped.tree_arrays_[name], err_msg=name)
 
 
+@pytest.mark.parametrize("criterion", ["gini", "entropy"])
+def test_histograms_without_counts_grow_the_same_trees(monkeypatch, criterion):
+    """With min_samples_leaf=1 the split search drops the per-bin sample counts (positive
+    weight on both sides says the same) and counts children's samples afterwards; forcing the
+    counted histograms must grow identical trees."""
+    from gdm._forest import base
+
+    xtr, _, ytr, _ = split(load_breast_cancer)
+    lean = RandomForestClassifier(12, criterion=criterion, random_state=0).fit(xtr, ytr)
+    monkeypatch.setattr(base, "_needs_counts", lambda min_samples_leaf: True)
+    counted = RandomForestClassifier(12, criterion=criterion, random_state=0).fit(xtr, ytr)
+    for name, array in lean.tree_arrays_.items():
+        np.testing.assert_array_equal(array, counted.tree_arrays_[name], err_msg=name)
+
+
 def test_compacted_deep_steps_regression(monkeypatch):
     """The same for squared error, whose y sums are not integers: the compacted search's
     sums differ by rounding, so the forests are compared by their predictions."""

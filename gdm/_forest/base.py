@@ -59,6 +59,11 @@ CPU_CELLS = 2**20  # default chunk_size on CPU: a step's histograms stay in cach
 ACCELERATOR_CELLS = 2**29  # default chunk_size on GPU / TPU: 2 GB of histograms per step
 
 
+def _needs_counts(min_samples_leaf: int) -> bool:
+    """Whether split search needs sample counts per bin (else positive weight says enough)."""
+    return min_samples_leaf > 1
+
+
 def _on_accelerator() -> bool:
     """Whether trees grow on a GPU / TPU (vmapped, many at once) rather than the CPU."""
     return jax.default_backend() != "cpu"
@@ -179,7 +184,10 @@ class _BaseForest(BaseEstimator):
         cells = self.chunk_size or (ACCELERATOR_CELLS if accelerator else CPU_CELLS)
         if not toy:  # real problems: as many bins as the data needs
             n_bins = max(32, _coarse_bucket(n_bins_used, 1))
-        slot_cells = node_chunk * n_bins * (n_channels_pad + 1)
+        # Histograms count samples per bin only if min_samples_leaf needs it (see grow.py).
+        counted = _needs_counts(min_leaf)
+        hist_channels = n_channels_pad + counted
+        slot_cells = node_chunk * n_bins * hist_channels
         if toy:
             # Toy problems (check_estimator, CV on tiny data): one tree and a few-tree forest
             # share one vmapped program, compiled at LLVM -O0 since compiling dominates there.
@@ -203,7 +211,7 @@ class _BaseForest(BaseEstimator):
         # Toy problems share programs across max_features; real ones scan no padding slots.
         group = max(1, min(k_pad if toy else k, cells // (slot_cells * trees_at_once)))
         # The compact search's arrays per slot: (channels + 2) x window and node x bin flags.
-        compact_cells = windows[-1] * (n_channels_pad + 3) + node_chunk * n_bins
+        compact_cells = windows[-1] * (hist_channels + 2) + node_chunk * n_bins
         compact_group = max(1, min(k_pad if toy else k, cells // compact_cells))
         n_chunks = -(-n_trees // tree_chunk)
         weights = pad_to(np.asarray(weights, np.float32), n_chunks * tree_chunk, 0)
@@ -215,7 +223,7 @@ class _BaseForest(BaseEstimator):
         args = (xb, jnp.asarray(pad_to(target, n_pad)))
         static = dict(criterion=self._criterion, n_channels=n_channels_pad, k=k_pad,
                       node_chunk=node_chunk, n_bins=n_bins, capacity=2 * n_pad,
-                      group=group, compact_group=compact_group, windows=windows,
+                      group=group, compact_group=compact_group, windows=windows, counted=counted,
                       vmap_trees=vmap_trees)
         chunks, started = [], time.perf_counter()
         for i in range(0, n_chunks * tree_chunk, tree_chunk):  # bounds memory

@@ -77,17 +77,19 @@ def _is_pure(stats: jax.Array, imp: jax.Array, criterion: str) -> jax.Array:
     return imp <= PURE_TOL
 
 
-def _channels(target: jax.Array, w: jax.Array, criterion: str, n_channels: int):
-    """(channel ids, values) per sample, each (n, P)."""
+def _channels(target: jax.Array, w: jax.Array, criterion: str, n_channels: int,
+              counted: bool):
+    """(channel ids, values) per sample, each (n, P), of the split-search histograms; with
+    `counted`, a last channel counts samples of positive weight."""
     n = w.shape[0]
     count = (w > 0).astype(jnp.float32)
     if criterion == "squared_error":
-        ids = jnp.broadcast_to(jnp.arange(4, dtype=jnp.int32), (n, 4))
-        vals = jnp.stack([w, w * target, w * target**2, count], axis=1)
-    else:
-        ids = jnp.stack([target.astype(jnp.int32), jnp.full((n,), n_channels, jnp.int32)], 1)
-        vals = jnp.stack([w, count], axis=1)
-    return ids, vals
+        vals = [w, w * target, w * target**2] + ([count] if counted else [])
+        ids = jnp.broadcast_to(jnp.arange(len(vals), dtype=jnp.int32), (n, len(vals)))
+        return ids, jnp.stack(vals, axis=1)
+    ids = [target.astype(jnp.int32)] + ([jnp.full((n,), n_channels, jnp.int32)] if counted
+                                        else [])
+    return jnp.stack(ids, 1), jnp.stack([w, count] if counted else [w], axis=1)
 
 
 def _top_k_features(key, nodes, feature_ok, k):
@@ -126,12 +128,18 @@ def sample_features(key, nodes, feature_ok, k, k_used):
 
 
 def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k, node_chunk,
-              n_bins, capacity, group, compact_group, windows):
-    """Grows one tree; see the module docstring. Shapes are static, loops are lax loops."""
+              n_bins, capacity, group, compact_group, windows, counted):
+    """Grows one tree; see the module docstring. Shapes are static, loops are lax loops.
+
+    Node stats always end with a sample count; the histograms carry it only when `counted`
+    (min_samples_leaf > 1 needs it per bin). Otherwise children's counts come from one scatter
+    of the step's samples: a channel less to scatter, sum and scan (for MNIST, 11 -> 10; for a
+    binary problem, 3 -> 2)."""
     n, d = xb.shape
     K, B, M, S1 = node_chunk, n_bins, capacity, n_channels + 1
     max_depth, min_split, min_leaf, min_weight, k_used = (limits[i] for i in range(5))
-    ids, vals = _channels(target, w, criterion, n_channels)
+    ids, vals = _channels(target, w, criterion, n_channels, counted)
+    count = (w > 0).astype(jnp.float32)
 
     def can_grow(stats, imp, depth):
         cnt = stats[..., -1]
@@ -140,6 +148,8 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
                 & (weight > 0) & (weight >= 2 * min_weight) & ~_is_pure(stats, imp, criterion))
 
     root = jnp.zeros(S1, jnp.float32).at[ids.ravel()].add(vals.ravel())
+    if not counted:
+        root = root.at[-1].set(count.sum())
     root_imp = impurity(root, criterion)
     root_grows = can_grow(root, root_imp, 0)
     state = dict(
@@ -165,7 +175,7 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
         active = (s["qpos"] >= 0) & (local < K)
         local = jnp.where(active, local, 0)
         static = dict(feats=feats, limits=limits, criterion=criterion, n_nodes=K, n_bins=B,
-                      n_stats=S1, group=group)
+                      n_stats=S1 if counted else S1 - 1, group=group, counted=counted)
         # Deep steps hold few samples: search over the first `w` of them (compacted in sample
         # order) rather than over all n, for the smallest window w they fit in.
         window = windows[-1]
@@ -207,7 +217,12 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
         split = valid & jnp.isfinite(best_score)
         rows = jnp.arange(K)
         best_f = feats[rows, best_j]
-        child_stats = jnp.stack([best_left, node_total - best_left], 1)
+        go_left = xb[jnp.arange(n), best_f[local]].astype(jnp.int32) <= best_b[local]
+        child_stats = jnp.stack([best_left, node_total - best_left], 1)          # (K, 2, S)
+        if not counted:
+            child_count = jnp.zeros((K, 2), jnp.float32).at[
+                local, jnp.where(go_left, 0, 1)].add(jnp.where(active, count, 0.0))
+            child_stats = jnp.concatenate([child_stats, child_count[..., None]], axis=-1)
         child_imp = impurity(child_stats, criterion)
         child_depth = s["depth"][nodes] + 1
 
@@ -219,7 +234,6 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
         queue_at = s["qtail"] + jnp.cumsum(grows) - 1
         child_q = jnp.where(grows, queue_at, -1).reshape(K, 2)
 
-        go_left = xb[jnp.arange(n), best_f[local]].astype(jnp.int32) <= best_b[local]
         new_q = jnp.where(go_left, child_q[local, 0], child_q[local, 1])
         new_q = jnp.where(split[local], new_q, -1)
         drop = dict(mode="drop")
@@ -246,7 +260,7 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
 def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok: jax.Array,
                keys: jax.Array, limits: jax.Array, *, criterion: str, n_channels: int, k: int,
                node_chunk: int, n_bins: int, capacity: int, group: int, compact_group: int,
-               windows: tuple[int, ...],
+               windows: tuple[int, ...], counted: bool,
                vmap_trees: bool) -> Trees:
     """Grows len(weights) trees in one program; weights (n_trees, n) are per-tree sample
     weights (bootstrap counts x sample_weight x class_weight, 0 on padding). limits (float32) =
@@ -257,8 +271,7 @@ def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok:
     slower per entry on XLA:CPU, and one tree's working set stays in cache)."""
     grow = partial(_grow_one, criterion=criterion, n_channels=n_channels, k=k,
                    node_chunk=node_chunk, n_bins=n_bins, capacity=capacity, group=group,
-                   compact_group=compact_group,
-                   windows=windows)
+                   compact_group=compact_group, windows=windows, counted=counted)
 
     def one(w, key):
         return grow(xb, target, w, feature_ok, key, limits)
@@ -269,7 +282,7 @@ def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok:
 
 
 _STATIC = ("criterion", "n_channels", "k", "node_chunk", "n_bins", "capacity", "group",
-           "compact_group", "windows", "vmap_trees")
+           "compact_group", "windows", "vmap_trees", "counted")
 grow_trees_fast = jax.jit(grow_trees, static_argnames=_STATIC, compiler_options=NATIVE_FUSIONS)
 # Small problems (check_estimator, CV on toy data): LLVM optimisation level 0 halves compile
 # time, which dominates there; the run time stays in milliseconds.

@@ -14,15 +14,16 @@ import jax.numpy as jnp
 from jax import lax
 
 
-def _split_score(left: jax.Array, total: jax.Array, criterion: str) -> jax.Array:
+def _split_score(left: jax.Array, total: jax.Array, criterion: str,
+                 counted: bool = True) -> jax.Array:
     """sklearn's proxy improvement (larger is better, same argmax as the impurity decrease)
-    for left stats (..., S + 1, B) and node totals (..., S + 1, 1). Bins are the contiguous
-    axis, so the channel sums are vectorized adds of whole bin rows on XLA CPU."""
+    for left stats (..., S [+ 1 count], B) and node totals (..., S [+ 1], 1). Bins are the
+    contiguous axis, so the channel sums are vectorized adds of whole bin rows on XLA CPU."""
     if criterion == "squared_error":
         right = total - left
         return (left[..., 1, :] ** 2 / jnp.maximum(left[..., 0, :], 1e-30)
                 + right[..., 1, :] ** 2 / jnp.maximum(right[..., 0, :], 1e-30))
-    lc, tc = left[..., :-1, :], total[..., :-1, :]
+    lc, tc = (left[..., :-1, :], total[..., :-1, :]) if counted else (left, total)
     lw = lc.sum(-2)
     rw = tc.sum(-2) - lw
     if criterion == "gini":  # sum_c R_c^2 = sum_c T_c^2 - 2 T_c L_c + L_c^2, no R array needed
@@ -49,14 +50,31 @@ def _cumsum_bins(hist: jax.Array) -> jax.Array:
     return (inner + offset[..., None]).reshape(hist.shape)
 
 
-def weight_of(stats: jax.Array, criterion: str, axis: int = -1) -> jax.Array:
-    """Total sample weight from channel sums whose channel axis is `axis`."""
+def weight_of(stats: jax.Array, criterion: str, axis: int = -1,
+              counted: bool = True) -> jax.Array:
+    """Total sample weight from channel sums whose channel axis is `axis` (`counted`: its last
+    channel counts samples)."""
     stats = jnp.moveaxis(stats, axis, -1)
-    return stats[..., 0] if criterion == "squared_error" else stats[..., :-1].sum(-1)
+    if criterion == "squared_error":
+        return stats[..., 0]
+    return (stats[..., :-1] if counted else stats).sum(-1)
+
+
+def _allowed(left, total, limits, criterion, counted):
+    """Splits that leave both sides min_samples_leaf samples and min_weight_leaf weight, from
+    left / total sums with the channel axis second to last. Without a count channel
+    min_samples_leaf is 1, which positive weight on each side already means."""
+    min_leaf, min_weight = limits[2], limits[3]
+    lw, tw = weight_of(left, criterion, -2, counted), weight_of(total, criterion, -2, counted)
+    ok = (lw > 0) & (tw - lw > 0) & (lw >= min_weight) & (tw - lw >= min_weight)
+    if counted:
+        lcount, tcount = left[..., -1, :], total[..., -1, :]
+        ok = ok & (lcount >= min_leaf) & (tcount - lcount >= min_leaf)
+    return ok
 
 
 def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion, n_nodes,
-                 n_bins, n_stats, group):
+                 n_bins, n_stats, group, counted):
     """Best (score, feature slot, bin, left stats) per node of a growth step, and node totals.
 
     `group` sampled-feature slots at a time (a `lax.fori_loop` over the k_used slots): the
@@ -67,7 +85,7 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
     taken into account, with their node `local`, `active` flag and channel `ids` / `vals`.
     """
     K, B, S1, G = n_nodes, n_bins, n_stats, group
-    min_leaf, min_weight, k_used = limits[2], limits[3], limits[4].astype(jnp.int32)
+    k_used = limits[4].astype(jnp.int32)
     k = feats.shape[1]
     n_groups = -(-k // G)
     feats = jnp.pad(feats, ((0, 0), (0, n_groups * G - k)))
@@ -86,11 +104,8 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
             jnp.broadcast_to(vals, index.shape).ravel(), mode="drop")
         left = _cumsum_bins(hist.reshape(G, K, S1, B))
         total = left[..., -1:]
-        lw, tw = weight_of(left, criterion, -2), weight_of(total, criterion, -2)
-        lcount, tcount = left[:, :, -1], total[:, :, -1]
-        ok = ((lcount >= min_leaf) & (tcount - lcount >= min_leaf)
-              & (lw > 0) & (tw - lw > 0) & (lw >= min_weight) & (tw - lw >= min_weight))
-        score = jnp.where(ok, _split_score(left, total, criterion), -jnp.inf)   # (G, K, B)
+        ok = _allowed(left, total, limits, criterion, counted)
+        score = jnp.where(ok, _split_score(left, total, criterion, counted), -jnp.inf)  # G,K,B
         score = jnp.moveaxis(score, 1, 0).reshape(K, G * B)
         # First maximum by max + min-of-matching-index: two plain reductions, ~2x faster on
         # XLA:CPU than argmax's (value, index) reduction (all -inf gives 0, as argmax does).
@@ -111,7 +126,7 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
 
 
 def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
-                        n_nodes, n_bins, n_stats, group):
+                        n_nodes, n_bins, n_stats, group, counted):
     """`best_splits` for at most len(rows) samples in all: the same splits, cheaper.
 
     Per sampled-feature slot, the (node, bin) cells holding samples are numbered in (node, bin)
@@ -123,7 +138,7 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
     """
     K, B, S1, G = n_nodes, n_bins, n_stats, group
     W = rows.shape[0]
-    min_leaf, min_weight, k_used = limits[2], limits[3], limits[4].astype(jnp.int32)
+    k_used = limits[4].astype(jnp.int32)
     k = feats.shape[1]
     n_groups = -(-k // G)
     feats = jnp.pad(feats, ((0, 0), (0, n_groups * G - k)))
@@ -157,11 +172,8 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
         gather = lambda a: jnp.moveaxis(a.T[:, at_node], 0, 1)                   # (G, S1, W)
         left = _cumsum_bins(hist) - gather(before)                                # (G, S1, W)
         total = gather(node_sums)
-        lw, tw = weight_of(left, criterion, -2), weight_of(total, criterion, -2)
-        lcount, tcount = left[:, -1], total[:, -1]
-        ok = ((lcount >= min_leaf) & (tcount - lcount >= min_leaf) & (node_of < K)
-              & (lw > 0) & (tw - lw > 0) & (lw >= min_weight) & (tw - lw >= min_weight))
-        score = jnp.where(ok, _split_score(left, total, criterion), -jnp.inf)    # (G, W)
+        ok = _allowed(left, total, limits, criterion, counted) & (node_of < K)
+        score = jnp.where(ok, _split_score(left, total, criterion, counted), -jnp.inf)  # G, W
         top = jax.ops.segment_max(score.ravel(), segment.ravel(), G * K + 1)[:-1]
         at_top = score.ravel() == top[jnp.minimum(segment.ravel(), G * K - 1)]
         position = jnp.broadcast_to(jnp.arange(W), (G, W)).ravel()
