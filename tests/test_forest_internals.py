@@ -31,7 +31,7 @@ def numpy_edges(x: np.ndarray, max_bins: int) -> np.ndarray:
 
 
 def check(x: np.ndarray, use: np.ndarray, max_bins: int) -> None:
-    edges, bins = bin_features(x, use, max_bins)
+    edges, bins = bin_features(x, use, max_bins, device_sort=False)  # the CPU path
     on_device = bin_features(x, use, max_bins, device_sort=True)  # the GPU / TPU path
     np.testing.assert_array_equal(on_device[0], edges)
     np.testing.assert_array_equal(np.asarray(on_device[1]), np.asarray(bins))

@@ -145,8 +145,9 @@ class _BaseForest(BaseEstimator):
 
         # Bins from the samples that carry weight (sklearn drops zero-weight samples).
         n_pad, d_pad = _coarse_bucket(n, 128), _coarse_bucket(d, 16)
+        accelerator = _on_accelerator()
         edges, xb = bin_features(pad_to(pad_to(X, n_pad, 0), d_pad, 1),
-                                 pad_to(sw > 0, n_pad), self.max_bins)
+                                 pad_to(sw > 0, n_pad), self.max_bins, device_sort=accelerator)
         n_bins_used = int(np.isfinite(edges).sum(axis=1).max()) + 1
         feature_ok = np.isfinite(edges[:, 0])  # at least two distinct values; padding has none
         edges = edges[:d]
@@ -180,7 +181,6 @@ class _BaseForest(BaseEstimator):
         node_chunk = min(self.node_chunk, max(8, n_pad // 64))
         toy = (n_trees <= SMALL_CHUNK
                and node_chunk * k_pad * n_bins * (n_channels_pad + 1) * SMALL_CHUNK <= 2**22)
-        accelerator = _on_accelerator()
         cells = self.chunk_size or (ACCELERATOR_CELLS if accelerator else CPU_CELLS)
         if not toy:  # real problems: as many bins as the data needs
             n_bins = max(32, _coarse_bucket(n_bins_used, 1))

@@ -61,19 +61,17 @@ def _bin(x, xs, n_used, q_lo, q_exact, *, max_bins):
 
 
 def bin_features(x: np.ndarray, use: np.ndarray, max_bins: int,
-                 device_sort: bool | None = None) -> tuple[np.ndarray, jax.Array]:
+                 device_sort: bool) -> tuple[np.ndarray, jax.Array]:
     """Edges (numpy float32, (d, max_bins - 1), +inf padded) from the rows where `use` is set
     (sklearn drops zero-weight samples), and the binned x (device uint8, (n, d)); pass x and use
     padded to a size bucket so that fits of nearby sizes share the program. device_sort: sort
-    with XLA (default on GPU / TPU) rather than numpy (default on CPU, ~20x faster there)."""
+    with XLA (for GPU / TPU) rather than numpy (for CPU, ~20x faster there)."""
     n_used = max(int(use.sum()), 1)
     q = np.linspace(0, 1, max_bins + 1)[1:-1]
     # numpy's own positions: its "midpoint" quantiles of 0..n-1 are i or i + 0.5.
     pos = np.quantile(np.arange(n_used, dtype=np.float64), q, method="midpoint")
     q_lo = np.floor(pos).astype(np.int32)
     x = np.asarray(x, np.float32)
-    if device_sort is None:
-        device_sort = jax.default_backend() != "cpu"
     if device_sort:
         xs = _sort_used(x, use)
     else:

@@ -77,12 +77,11 @@ def _is_pure(stats: jax.Array, imp: jax.Array, criterion: str) -> jax.Array:
     return imp <= PURE_TOL
 
 
-def _channels(target: jax.Array, w: jax.Array, criterion: str, n_channels: int,
-              counted: bool):
+def _channels(target: jax.Array, w: jax.Array, count: jax.Array, criterion: str,
+              n_channels: int, counted: bool):
     """(channel ids, values) per sample, each (n, P), of the split-search histograms; with
-    `counted`, a last channel counts samples of positive weight."""
+    `counted`, a last channel adds `count` (1 for samples of positive weight)."""
     n = w.shape[0]
-    count = (w > 0).astype(jnp.float32)
     if criterion == "squared_error":
         vals = [w, w * target, w * target**2] + ([count] if counted else [])
         ids = jnp.broadcast_to(jnp.arange(len(vals), dtype=jnp.int32), (n, len(vals)))
@@ -138,8 +137,8 @@ def _grow_one(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, 
     n, d = xb.shape
     K, B, M, S1 = node_chunk, n_bins, capacity, n_channels + 1
     max_depth, min_split, min_leaf, min_weight, k_used = (limits[i] for i in range(5))
-    ids, vals = _channels(target, w, criterion, n_channels, counted)
     count = (w > 0).astype(jnp.float32)
+    ids, vals = _channels(target, w, count, criterion, n_channels, counted)
 
     def can_grow(stats, imp, depth):
         cnt = stats[..., -1]

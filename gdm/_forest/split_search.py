@@ -188,9 +188,8 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
         chosen = left[j, :, where]                                                 # (K, S1)
         better = s > best[0]
         return (jnp.where(better, s, best[0]), jnp.where(better, g * G + j, best[1]),
-                jnp.where(better, b, best[2]), jnp.where(better[:, None], chosen, best[3]),
-                node_sums)
+                jnp.where(better, b, best[2]), jnp.where(better[:, None], chosen, best[3]))
 
     init = (jnp.full(K, -jnp.inf, jnp.float32), jnp.zeros(K, jnp.int32), jnp.zeros(K, jnp.int32),
-            jnp.zeros((K, S1), jnp.float32), jnp.zeros((K, S1), jnp.float32))
-    return lax.fori_loop(0, (k_used + G - 1) // G, one_group, init)
+            jnp.zeros((K, S1), jnp.float32))
+    return lax.fori_loop(0, (k_used + G - 1) // G, one_group, init) + (node_sums,)
