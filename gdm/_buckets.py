@@ -24,14 +24,26 @@ def bucket_size(n: int, minimum: int = 8) -> int:
 
 def pad_to(x: np.ndarray, size: int, axis: int = 0, value: float = 0) -> np.ndarray:
     """Pads `x` along `axis` to length `size` with `value`."""
-    extra = size - x.shape[axis]
-    if extra < 0:
+    if size < x.shape[axis]:
         raise ValueError(f"cannot pad axis {axis} of length {x.shape[axis]} down to {size}")
-    if extra == 0:
+    shape = list(x.shape)
+    shape[axis] = size
+    return pad_to_shape(x, tuple(shape), value)
+
+
+def pad_to_shape(x: np.ndarray, shape: tuple[int, ...], value: float = 0) -> np.ndarray:
+    """Pads `x` at the end of each axis to `shape` with `value`: one allocation and one copy
+    (np.pad is ~3x slower on large arrays, and padding two axes with it copies twice)."""
+    x = np.asarray(x)
+    if tuple(shape) == x.shape:
         return x
-    widths = [(0, 0)] * x.ndim
-    widths[axis] = (0, extra)
-    return np.pad(x, widths, constant_values=value)
+    out = np.empty(shape, x.dtype)
+    out[tuple(slice(0, n) for n in x.shape)] = x
+    for axis, n in enumerate(x.shape):  # the padded slabs only, each written once
+        if shape[axis] > n:
+            out[tuple(slice(None) if a < axis else slice(0, x.shape[a]) if a > axis
+                      else slice(n, None) for a in range(x.ndim))] = value
+    return out
 
 
 def pad_rows(x: np.ndarray, minimum: int = 8) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,8 @@ number of differing path entries. Cold = first call (JAX compiles), warm = best 
 Both `implementation`s are compared like for like: "log" (the default of both libraries,
 log-space recursions) and "scaling" (normalized probabilities).
 
-Run: python -m experiments.benchmarks.hmm [--repeats 5] [--implementations log scaling]
+Run: python -m experiments.benchmarks.hmm [--repeats 15] [--implementations log scaling]
+     [--n_sequences 100 --name hmm]   (e.g. --n_sequences 1000 --name hmm_1000: larger data)
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def _fit_copy(model, X, lengths):
     return fresh.fit(X, lengths)
 
 
-def run(repeats: int, implementations: list[str]) -> list[dict]:
+def run(repeats: int, implementations: list[str], n_sequences: int = N_SEQUENCES) -> list[dict]:
     cases = []
     for implementation in implementations:
         rng = np.random.default_rng(0)   # same models and data for both implementations
@@ -91,10 +92,10 @@ def run(repeats: int, implementations: list[str]) -> list[dict]:
                   ("GaussianHMM full", implementation,
                    _gaussian_pair("full", rng, implementation)),
                   ("CategoricalHMM", implementation, _categorical_pair(rng, implementation))]
-    lengths = np.full(N_SEQUENCES, N_STEPS)
+    lengths = np.full(n_sequences, N_STEPS)
     rows = []
     for name, implementation, (ours, peer) in cases:
-        X, _ = peer.sample(N_SEQUENCES * N_STEPS, random_state=1)
+        X, _ = peer.sample(n_sequences * N_STEPS, random_state=1)
         operations = [
             ("score", lambda m, X=X: m.score(X, lengths)),
             ("score_samples", lambda m, X=X: m.score_samples(X, lengths)),
@@ -146,18 +147,21 @@ def _agreement(op: str, ours, peer) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="warm repeats (best is kept)")
+    parser.add_argument("--repeats", type=int, default=15, help="warm repeats (best is kept)")
     parser.add_argument("--implementations", nargs="+", default=["log", "scaling"],
                         help="forward-backward implementations, each run by both libraries")
+    parser.add_argument("--n_sequences", type=int, default=N_SEQUENCES,
+                        help=f"sequences of {N_STEPS} steps")
+    parser.add_argument("--name", default="hmm", help="results file name")
     args = parser.parse_args(argv)
-    rows = run(args.repeats, args.implementations)
+    rows = run(args.repeats, args.implementations, args.n_sequences)
     columns = ["model", "implementation", "operation", "ours_cold_s", "ours_warm_s",
                "hmmlearn_s", "ratio_warm", "speedup_warm", "ours_peak_mb", "hmmlearn_peak_mb",
                "agreement"]
-    extra = {"data": f"{N_SEQUENCES} sequences x {N_STEPS} steps, {N_STATES} states, "
+    extra = {"data": f"{args.n_sequences} sequences x {N_STEPS} steps, {N_STATES} states, "
                      f"{N_FEATURES} features (Gaussian) / {N_SYMBOLS} symbols (categorical)",
              "ratio": "ours / hmmlearn (warm); speedup = hmmlearn / ours"}
-    print(common.write_report("hmm", rows, columns, extra=extra))
+    print(common.write_report(args.name, rows, columns, extra=extra))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from gdm._buckets import bucket_size, pad_to
+from gdm._buckets import bucket_size, pad_to, pad_to_shape
 from gdm._forest.binning import bin_features
 from gdm._forest.grow import Trees, bootstrap_counts, grow_trees_fast, grow_trees_small
 from gdm._forest.predict import apply_trees, mean_leaf_value, oob_sums
@@ -146,7 +146,7 @@ class _BaseForest(BaseEstimator):
         # Bins from the samples that carry weight (sklearn drops zero-weight samples).
         n_pad, d_pad = _coarse_bucket(n, 128), _coarse_bucket(d, 16)
         accelerator = _on_accelerator()
-        edges, xb = bin_features(pad_to(pad_to(X, n_pad, 0), d_pad, 1),
+        edges, xb = bin_features(pad_to_shape(X, (n_pad, d_pad)),
                                  pad_to(sw > 0, n_pad), self.max_bins, device_sort=accelerator)
         n_bins_used = int(np.isfinite(edges).sum(axis=1).max()) + 1
         feature_ok = np.isfinite(edges[:, 0])  # at least two distinct values; padding has none
@@ -239,7 +239,9 @@ class _BaseForest(BaseEstimator):
         # leave the device: their capacity is 2 n, mostly unused.
         size = -(-int(max(np.max(c.node_count) for c in chunks)) // 256) * 256
         chunks = [Trees(*(a[:, :size] for a in c[:-1]), c.node_count) for c in chunks]
-        trees = jax.tree.map(lambda *a: np.concatenate(a), *jax.device_get(chunks))
+        chunks = jax.device_get(chunks)
+        trees = chunks[0] if len(chunks) == 1 else jax.tree.map(lambda *a: np.concatenate(a),
+                                                                *chunks)
         self._store(trees, edges, n_trees, n_channels, d)
         if not self._classifier:
             self._exact_leaf_means(X, y, np.asarray(weights)[:n_trees, :n])
@@ -295,9 +297,9 @@ class _BaseForest(BaseEstimator):
         lw, rw = weight[rows, np.maximum(left, 0)], weight[rows, np.maximum(right, 0)]
         li, ri = imp[rows, np.maximum(left, 0)], imp[rows, np.maximum(right, 0)]
         gain = np.where(internal, weight * imp - lw * li - rw * ri, 0.0)
-        per_tree = np.zeros((n_trees, d))
-        np.add.at(per_tree, (np.broadcast_to(rows, feature.shape)[internal], feature[internal]),
-                  gain[internal])
+        slots = (rows * d + np.maximum(feature, 0))[internal]  # (tree, feature) of each split
+        per_tree = np.bincount(slots, gain[internal], n_trees * d).astype(np.float64)
+        per_tree = per_tree.reshape(n_trees, d)  # (bincount of nothing gives ints)
         totals = per_tree.sum(1, keepdims=True)
         per_tree = np.divide(per_tree, totals, out=np.zeros_like(per_tree), where=totals > 0)
         mean = per_tree.mean(0)

@@ -1,14 +1,15 @@
 """The jit-compiled entry points the estimators call: score, decode, one EM iteration, sample.
 
-Each is a module-level `jax.jit` with the emission `kind` (and the updated-parameter letters)
-static, so jax caches one executable per (kind, bucketed shape); with size-bucketed inputs a
-cross-validation or check_estimator run compiles only a handful of times. One EM iteration is
-three compiled calls per chunk at most (E-step, statistics, M-step); the Python loop over
-iterations only reads back the log-likelihood for the convergence test, as hmmlearn's monitor
-does.
-Sequences come packed in chunks (`gdm._hmm.sequences.pack`), mapped over with `lax.map` (EM:
-one call per chunk), so the lattices of only one chunk are alive at a time: memory is bounded
-by `chunk_memory_mb`.
+Each works on one chunk of sequences as a module-level `jax.jit` with the emission `kind`
+(and the updated-parameter letters) static, so jax caches one executable per (kind, bucketed
+chunk shape); with size-bucketed inputs a cross-validation or check_estimator run compiles
+only a handful of times. One EM iteration is three compiled calls per chunk at most (E-step,
+statistics, M-step); the Python loop over iterations only reads back the log-likelihood for
+the convergence test, as hmmlearn's monitor does.
+Sequences come packed in chunks (`gdm._hmm.sequences.pack`), one compiled call each, run on
+`workers` CPU threads at once (`gdm._threads`: XLA:CPU runs these loops on one core), so the
+lattices of only `workers` chunks are alive at a time: memory is bounded by `chunk_memory_mb`
+per thread.
 score and decode compile with `NATIVE_FUSIONS` (1.4-1.7x faster); the EM step keeps XLA's
 default, under which its expected-count reductions ran 1.5x faster (both measured).
 """
@@ -19,9 +20,11 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gdm._compile import NATIVE_FUSIONS
 from gdm._hmm import emissions, inference
+from gdm._threads import map_chunks
 
 
 def _normalize_rows(a):
@@ -53,32 +56,40 @@ def _forward_backward(kind, start, trans, emission, X, lengths, with_posteriors,
     return log_prob, jnp.transpose(gamma, (2, 0, 1)), ok
 
 
-@partial(jax.jit, static_argnames=("kind", "with_posteriors", "implementation"),
-         compiler_options=NATIVE_FUSIONS)
-def score(kind: str, start, trans, emission, X, lengths, with_posteriors: bool,
-          implementation: str = "log"):
-    """Log-likelihoods (n_chunks, C), posteriors (n_chunks, C, T, K) if asked, no-underflow
-    flag, for X packed as (n_chunks, C, T, ...) chunks of C sequences processed one at a time."""
-    def one(chunk):
-        return _forward_backward(kind, start, trans, emission, *chunk, with_posteriors,
-                                 implementation)
+_score_chunk = jax.jit(_forward_backward, compiler_options=NATIVE_FUSIONS,
+                       static_argnames=("kind", "with_posteriors", "implementation"))
 
-    log_prob, gamma, ok = jax.lax.map(one, (X, lengths))
-    return log_prob, gamma, jnp.all(ok)
+
+def score(kind: str, start, trans, emission, X, lengths, with_posteriors: bool,
+          implementation: str = "log", workers: int = 1):
+    """Log-likelihoods (n_chunks, C), posteriors (n_chunks, C, T, K) if asked (else None),
+    no-underflow flag, for X packed as (n_chunks, C, T, ...) chunks of C sequences, each a
+    compiled call, run on `workers` threads."""
+    def one(i):
+        return jax.block_until_ready(_score_chunk(
+            kind, start, trans, emission, X[i], lengths[i], with_posteriors, implementation))
+
+    log_prob, gamma, ok = zip(*map_chunks(one, X.shape[0], workers), strict=True)
+    return (np.stack(log_prob), np.stack(gamma) if with_posteriors else None,
+            bool(np.all(ok)))
 
 
 @partial(jax.jit, static_argnames=("kind",), compiler_options=NATIVE_FUSIONS)
-def decode(kind: str, start, trans, emission, X, lengths):
-    """Viterbi paths (n_chunks, C, T) and their log-probabilities (n_chunks, C)."""
-    log_start, log_trans = jnp.log(start), jnp.log(trans)
+def _decode_chunk(kind, start, trans, emission, X, lengths):
+    frames = emissions.log_frames(kind, emission, X)
+    path, log_prob = inference.viterbi(jnp.log(start), jnp.log(trans), frames, lengths)
+    return path.T, log_prob
 
-    def one(chunk):
-        Xc, lengths_c = chunk
-        frames = emissions.log_frames(kind, emission, Xc)
-        path, log_prob = inference.viterbi(log_start, log_trans, frames, lengths_c)
-        return path.T, log_prob
 
-    return jax.lax.map(one, (X, lengths))
+def decode(kind: str, start, trans, emission, X, lengths, workers: int = 1):
+    """Viterbi paths (n_chunks, C, T) and their log-probabilities (n_chunks, C), one compiled
+    call per chunk, on `workers` threads."""
+    def one(i):
+        return jax.block_until_ready(_decode_chunk(kind, start, trans, emission, X[i],
+                                                   lengths[i]))
+
+    path, log_prob = zip(*map_chunks(one, X.shape[0], workers), strict=True)
+    return np.stack(path), np.stack(log_prob)
 
 
 @partial(jax.jit, static_argnames=("kind", "implementation"))
@@ -115,29 +126,33 @@ def _maximize(kind, params, start, trans, emission, priors, start_counts, trans_
 
 
 def em_step(kind: str, params: str, start, trans, emission, priors, X, lengths,
-            implementation: str = "log"):
+            implementation: str = "log", workers: int = 1):
     """One Baum-Welch iteration with hmmlearn's M-step; returns the updated parameters, the
     total log-likelihood of the data under the parameters it started from, and the
     no-underflow flag (always True for implementation="log").
 
-    Expected counts are summed over the (n_chunks, C, T, ...) chunks of X, one chunk's
-    lattices alive at a time. The E-step, the emission statistics and the M-step are separate
-    compiled calls: compiled as one program, XLA:CPU fused the posteriors into the statistics'
-    reductions and the iteration ran 1.7x slower (MNIST-sized benchmark: 14 vs 8 ms).
+    Expected counts are summed over the (n_chunks, C, T, ...) chunks of X (computed on
+    `workers` threads, summed in chunk order). The E-step, the emission statistics and the
+    M-step are separate compiled calls: compiled as one program, XLA:CPU fused the posteriors
+    into the statistics' reductions and the iteration ran 1.7x slower (MNIST-sized benchmark:
+    14 vs 8 ms).
     """
     n_symbols = _n_symbols(emission)
-    totals, all_ok = None, True
-    for chunk in range(X.shape[0]):  # chunks bound memory; each is a vectorized call
+
+    def one(i):  # chunks bound memory; each is a vectorized call
         log_prob, gamma, start_counts, trans_counts, ok = _expected_counts(
-            kind, start, trans, emission, X[chunk], lengths[chunk], implementation)
-        stats = _statistics(kind, gamma, X[chunk], n_symbols)
-        part = (log_prob, start_counts, trans_counts, stats)
-        totals = part if totals is None else jax.tree.map(jnp.add, totals, part)
-        all_ok = all_ok & ok
+            kind, start, trans, emission, X[i], lengths[i], implementation)
+        stats = _statistics(kind, gamma, X[i], n_symbols)
+        return jax.block_until_ready(((log_prob, start_counts, trans_counts, stats), ok))
+
+    parts = map_chunks(one, X.shape[0], workers)
+    totals = parts[0][0]
+    for part, _ in parts[1:]:  # summed in chunk order: the same numbers on any thread count
+        totals = jax.tree.map(jnp.add, totals, part)
     log_prob, start_counts, trans_counts, stats = totals
     start, trans, emission = _maximize(kind, params, start, trans, emission, priors,
                                        start_counts, trans_counts, stats)
-    return start, trans, emission, log_prob, all_ok
+    return start, trans, emission, log_prob, all(bool(ok) for _, ok in parts)
 
 
 def _n_symbols(emission) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import jax
 import numpy as np
 
 from gdm._buckets import bucket_size
@@ -60,33 +61,62 @@ def _sequence_bucket(n: int) -> int:
 BYTES_PER_CELL = 8 * 8
 
 
+# Below this many (sequence, step, state) cells a call is too short to be worth a thread.
+MIN_PARALLEL_CELLS = 2**16
+# On XLA:CPU a time step costs ~9 us per sequence (6 states, Viterbi) from 64 to ~150
+# sequences, and 1.6x (Viterbi) to 2.4x (forward-backward) more per sequence at 500-1000
+# (measured), so CPU chunks hold at most this many; a GPU wants every sequence in one call.
+CPU_MAX_CHUNK = 120
+
+
 def padded_shape(lengths: np.ndarray, n_states: int = 1,
-                 chunk_memory_mb: float = float("inf")) -> tuple[int, int, int]:
-    """(n_chunks, chunk, T_pad): sequences are processed `chunk` at a time so that one chunk's
-    working set (chunk * T_pad * n_states * BYTES_PER_CELL) stays within chunk_memory_mb; the
-    sequence count is padded to n_chunks * chunk and the longest length to its bucket."""
+                 chunk_memory_mb: float = float("inf"), workers: int = 1,
+                 max_chunk: int | None = None) -> tuple[int, int, int]:
+    """(n_chunks, chunk, T_pad): sequences are processed `chunk` at a time, at most
+    `max_chunk`, split into at least `workers` chunks (of 8 or more sequences) when there is
+    enough work to share out, and few enough that one chunk's working set
+    (chunk * T_pad * n_states * BYTES_PER_CELL) stays within chunk_memory_mb; chunks are then
+    evened out (a multiple of 8, for SIMD) so that little padding is added. The longest
+    length is padded to its bucket."""
     t_pad = _off_power_of_two(bucket_size(int(lengths.max()), minimum=MIN_STEPS), 256)
-    n_pad = _sequence_bucket(len(lengths))
+    n = len(lengths)
+    whole = _sequence_bucket(n)
+    limit = min(whole, max_chunk or whole)
+    if workers > 1 and whole >= 16 and whole * t_pad * n_states >= MIN_PARALLEL_CELLS:
+        limit = min(limit, max(8, -(-whole // (8 * workers)) * 8))
     per_sequence = t_pad * n_states * BYTES_PER_CELL
-    if not math.isfinite(chunk_memory_mb) or chunk_memory_mb * 2**20 >= n_pad * per_sequence:
-        return 1, n_pad, t_pad
-    fit = int(chunk_memory_mb * 2**20 // per_sequence)
-    chunk = max(1, fit // 8 * 8 if fit >= 8 else fit)  # a multiple of 8 (SIMD) when it can be
-    return -(-len(lengths) // chunk), chunk, t_pad
+    if math.isfinite(chunk_memory_mb):
+        fit = int(chunk_memory_mb * 2**20 // per_sequence)
+        limit = min(limit, fit // 8 * 8 if fit >= 8 else max(1, fit))
+    if limit >= whole:
+        return 1, whole, t_pad
+    n_chunks = -(-n // limit)
+    chunk = limit if limit < 8 else min(limit, -(-n // (8 * n_chunks)) * 8)
+    return -(-n // chunk), chunk, t_pad
+
+
+def default_max_chunk() -> int | None:
+    """CPU_MAX_CHUNK on the CPU backend, else None (no limit)."""
+    return CPU_MAX_CHUNK if jax.default_backend() == "cpu" else None
 
 
 def pack(X: np.ndarray, lengths: np.ndarray, n_states: int = 1,
-         chunk_memory_mb: float = float("inf")) -> tuple[np.ndarray, np.ndarray]:
+         chunk_memory_mb: float = float("inf"), workers: int = 1,
+         max_chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Returns (block (n_chunks, chunk, T_pad, ...), padded lengths (n_chunks, chunk)), see
     `padded_shape`; `unpack` inverts it."""
-    n_chunks, chunk, t_pad = padded_shape(lengths, n_states, chunk_memory_mb)
+    n_chunks, chunk, t_pad = padded_shape(lengths, n_states, chunk_memory_mb, workers,
+                                          max_chunk)
     n_pad = n_chunks * chunk
     padded_lengths = np.zeros(n_pad, np.int64)
     padded_lengths[:len(lengths)] = lengths
-    block = np.zeros((n_pad, t_pad) + X.shape[1:], X.dtype)
-    if np.all(lengths == lengths[0]):  # equal lengths: one strided copy
+    if np.all(lengths == lengths[0]):  # equal lengths: one strided copy, zeros only around it
+        block = np.empty((n_pad, t_pad) + X.shape[1:], X.dtype)
         block[:len(lengths), :lengths[0]] = X.reshape((len(lengths), lengths[0]) + X.shape[1:])
+        block[:len(lengths), lengths[0]:] = 0
+        block[len(lengths):] = 0
     else:
+        block = np.zeros((n_pad, t_pad) + X.shape[1:], X.dtype)
         block.reshape((n_pad * t_pad,) + X.shape[1:])[_positions(lengths, t_pad)] = X
     return (block.reshape((n_chunks, chunk) + block.shape[1:]),
             padded_lengths.reshape(n_chunks, chunk))
