@@ -4,8 +4,9 @@ XLA:CPU runs a small kernel, such as one HMM time step over a batch of sequences
 and it does not overlap independent loops of one program (measured: Viterbi on two halves of a
 batch inside one jit took as long as on the whole batch, and so did two asynchronous calls
 from one thread). Two calls made from two Python threads do run at once, since JAX releases
-the GIL while an executable runs: 1.9x for Viterbi on 100 sequences on 2 cores. On a GPU or
-TPU one call already fills the device, so the work is not split there.
+the GIL while an executable runs: 1.1-1.9x for Viterbi kernels on 2 cores (varying from run to
+run; about 10% on a whole HMM call for 100 sequences). On a GPU or TPU one call already fills
+the device, so the work is not split there.
 """
 
 from __future__ import annotations

@@ -322,7 +322,7 @@ def test_threads_give_identical_results():
     """n_jobs=2 splits the sequences into two chunks run on two CPU threads: every output and
     one EM step must be bitwise those of one thread (float64 must hold inside the workers,
     where JAX's x64 switch is off unless the caller's mode is carried over), and hmmlearn's."""
-    from gdm._hmm.sequences import padded_shape
+    from gdm._hmm.sequences import BYTES_PER_CELL, padded_shape
 
     lengths = np.full(64, 400)
     assert padded_shape(lengths, K, workers=2)[0] == 2
@@ -340,10 +340,33 @@ def test_threads_give_identical_results():
     assert decoded[0] == one.decode(X, lengths)[0]
     np.testing.assert_array_equal(decoded[1], one.decode(X, lengths)[1])
     np.testing.assert_array_equal(decoded[1], theirs.decode(X, lengths)[1])
+    # EM: chunks made by chunk_memory_mb (here 4) run on the threads, summed in chunk order.
+    per_sequence_mb = padded_shape(lengths, K)[2] * K * BYTES_PER_CELL / 2**20
+    for model in (one, two):
+        model.set_params(chunk_memory_mb=16.5 * per_sequence_mb)
+    assert padded_shape(lengths, K, one.chunk_memory_mb)[0] == 4
     for model in (one, two):
         model.fit(X, lengths)
     for name in ("startprob_", "transmat_", "means_", "covars_"):
         np.testing.assert_array_equal(getattr(two, name), getattr(one, name))
+
+
+def test_chunks_are_bounded_even_and_cover_the_sequences():
+    """CPU chunks hold at most max_chunk sequences, a multiple of 8, evened out so that the
+    padding stays below 8 sequences per chunk; workers split enough work at least that many
+    ways."""
+    from gdm._hmm.sequences import padded_shape
+
+    for n in (1, 7, 40, 100, 119, 121, 200, 500, 1000, 5000):
+        lengths = np.full(n, 1000)
+        for workers in (1, 2, 3):
+            n_chunks, chunk, _ = padded_shape(lengths, 6, workers=workers, max_chunk=120)
+            assert n_chunks * chunk >= n and chunk <= 120
+            if n_chunks > 1:
+                assert chunk % 8 == 0 and n_chunks * chunk - n < 8 * n_chunks
+            if workers > 1 and n >= 16:
+                assert n_chunks >= workers
+        assert padded_shape(lengths, 6)[0] == 1  # no limit (GPU): one call
 
 
 def test_pack_and_unpack_round_trip():

@@ -239,9 +239,7 @@ class _BaseForest(BaseEstimator):
         # leave the device: their capacity is 2 n, mostly unused.
         size = -(-int(max(np.max(c.node_count) for c in chunks)) // 256) * 256
         chunks = [Trees(*(a[:, :size] for a in c[:-1]), c.node_count) for c in chunks]
-        chunks = jax.device_get(chunks)
-        trees = chunks[0] if len(chunks) == 1 else jax.tree.map(lambda *a: np.concatenate(a),
-                                                                *chunks)
+        trees = jax.tree.map(lambda *a: np.concatenate(a), *jax.device_get(chunks))
         self._store(trees, edges, n_trees, n_channels, d)
         if not self._classifier:
             self._exact_leaf_means(X, y, np.asarray(weights)[:n_trees, :n])
