@@ -8,6 +8,11 @@ leaves YNNPACK only convolutions (none of these kernels has one). Not everywhere
 distance matmuls and the HMM EM step were faster with the default, so they keep it. The option
 is experimental and backend-specific, so it is used only if this jaxlib accepts it; elsewhere
 (GPU, TPU, other versions) it is empty.
+
+`WIDE_VECTORS` lets LLVM use 512-bit vectors where the CPU has them (AVX-512): XLA:CPU asks for
+256 by default. The HMM time loops, compute-bound float64 arithmetic on (states, sequences)
+blocks, ran 1.2-1.6x faster with it on the project's AMD EPYC (AVX-512) machine; the forest's
+scatter-bound growth gained ~4%, within noise. A CPU without AVX-512 ignores the preference.
 """
 
 from __future__ import annotations
@@ -27,5 +32,6 @@ def _supported(options: dict) -> dict:
 
 NATIVE_FUSIONS: dict = _supported(
     {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION"})
+WIDE_VECTORS: dict = _supported({"xla_cpu_prefer_vector_width": 512})
 # Small problems, where compiling dominates: LLVM optimisation level 0 (if accepted).
 FAST_COMPILE: dict = _supported({"xla_backend_optimization_level": 0})

@@ -21,6 +21,7 @@ rightly rejected (it does not sum to n_samples). So the checks that fit are run 
 from __future__ import annotations
 
 import copy
+import itertools
 
 import numpy as np
 import pytest
@@ -170,11 +171,11 @@ def test_scaling_implementation_matches_hmmlearn(implementation, gaussian_data):
     np.testing.assert_allclose(ours.transmat_, theirs.transmat_, rtol=1e-9)
 
 
-def _categorical_pair(**kwargs):
+def _categorical_pair(n_symbols: int = 5, **kwargs):
     rng = np.random.default_rng(5)
     parameters = {"startprob_": rng.dirichlet(np.ones(K)),
                   "transmat_": 0.5 * np.eye(K) + 0.5 * rng.dirichlet(np.ones(K), size=K),
-                  "emissionprob_": rng.dirichlet(np.ones(5), size=K)}
+                  "emissionprob_": rng.dirichlet(np.ones(n_symbols), size=K)}
     kwargs = {"init_params": "", "n_iter": 1, **kwargs}
     return (_with_parameters(hmm.CategoricalHMM(K, **kwargs), parameters),
             _with_parameters(peer.CategoricalHMM(K, **kwargs), parameters))
@@ -200,6 +201,19 @@ def test_categorical_matches_hmmlearn():
     np.testing.assert_allclose(list(fitted.monitor_.history),
                                list(reference.monitor_.history), rtol=1e-9)
     assert fitted.n_features_ == 5 and fitted.n_features is None
+
+
+def test_categorical_with_many_symbols_matches_hmmlearn():
+    """Over SELECT_MAX_SYMBOLS symbols the frames are gathered rather than selected."""
+    from gdm._hmm.emissions import SELECT_MAX_SYMBOLS
+    ours, theirs = _categorical_pair(n_symbols=SELECT_MAX_SYMBOLS + 9)
+    X, _ = theirs.sample(int(LENGTHS.sum()), random_state=6)
+    assert len(np.unique(X)) > SELECT_MAX_SYMBOLS
+    np.testing.assert_allclose(ours.score(X, LENGTHS), theirs.score(X, LENGTHS), rtol=1e-10)
+    log_prob, path = ours.decode(X, LENGTHS)
+    ref_log_prob, ref_path = theirs.decode(X, LENGTHS)
+    np.testing.assert_allclose(log_prob, ref_log_prob, rtol=1e-10)
+    np.testing.assert_array_equal(path, ref_path)
 
 
 def test_lengths_split_sequences_independently(gaussian_data):
@@ -359,9 +373,9 @@ def test_chunks_are_bounded_even_and_cover_the_sequences():
 
     for n in (1, 7, 40, 100, 119, 121, 200, 500, 1000, 5000):
         lengths = np.full(n, 1000)
-        for workers in (1, 2, 3):
-            n_chunks, chunk, _ = padded_shape(lengths, 6, workers=workers, max_chunk=120)
-            assert n_chunks * chunk >= n and chunk <= 120
+        for workers, max_chunk in itertools.product((1, 2, 3), (96, 120)):
+            n_chunks, chunk, _ = padded_shape(lengths, 6, workers=workers, max_chunk=max_chunk)
+            assert n_chunks * chunk >= n and chunk <= max_chunk
             if n_chunks > 1:
                 assert chunk % 8 == 0 and n_chunks * chunk - n < 8 * n_chunks
             if workers > 1 and n >= 16:

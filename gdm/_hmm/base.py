@@ -196,18 +196,18 @@ class BaseHMM(BaseEstimator):
     def _workers(self) -> int:
         return effective_workers(self.n_jobs)
 
-    def _pack(self, X, lengths, workers: int):
+    def _pack(self, X, lengths, workers: int, viterbi: bool = False):
         return pack(X, lengths, self.n_components, self.chunk_memory_mb, workers,
-                    default_max_chunk())
+                    default_max_chunk(viterbi))
 
-    def _prepare(self, X, lengths):
+    def _prepare(self, X, lengths, viterbi: bool = False):
         """Validated model parameters and X packed into padded blocks."""
         check_is_fitted(self, "startprob_")
         self._validate_hyperparameters()
         model = self._check()
         X = self._validate_X(X, reset=False)
         lengths = check_lengths(lengths, X.shape[0])
-        return model, lengths, self._pack(X, lengths, self._workers)
+        return model, lengths, self._pack(X, lengths, self._workers, viterbi)
 
     def _score(self, X, lengths, with_posteriors: bool):
         (start, trans, emission), lengths, (block, padded_lengths) = self._prepare(X, lengths)
@@ -240,7 +240,8 @@ class BaseHMM(BaseEstimator):
         if algorithm == "map":
             _, gamma = self._score(X, lengths, with_posteriors=True)
             return float(gamma.max(axis=1).sum()), gamma.argmax(axis=1)
-        (start, trans, emission), lengths, (block, padded_lengths) = self._prepare(X, lengths)
+        (start, trans, emission), lengths, (block, padded_lengths) = self._prepare(
+            X, lengths, viterbi=True)
         with jax.enable_x64(True):
             path, log_prob = compiled.decode(self._kind, start, trans, emission, block,
                                              padded_lengths, self._workers)

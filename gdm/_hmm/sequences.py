@@ -63,10 +63,15 @@ BYTES_PER_CELL = 8 * 8
 
 # Below this many (sequence, step, state) cells a call is too short to be worth a thread.
 MIN_PARALLEL_CELLS = 2**16
-# On XLA:CPU a time step costs ~9 us per sequence (6 states, Viterbi) from 64 to ~150
-# sequences, and 1.6x (Viterbi) to 2.4x (forward-backward) more per sequence at 500-1000
-# (measured), so CPU chunks hold at most this many; a GPU wants every sequence in one call.
+# On XLA:CPU a time step costs ~6 us per 1,000 steps and sequence (6 states, Viterbi) from 64 to
+# ~100 sequences; per sequence, forward-backward cost 2.4x more at 500-1,000 sequences in one
+# call (measured), so CPU chunks hold at most CPU_MAX_CHUNK sequences (a GPU wants every sequence
+# in one call). Viterbi's chunks are smaller: XLA:CPU compiles a time loop into one kernel only
+# while one step's buffers are small (its xla_cpu_small_while_loop_byte_threshold), and past that
+# every step pays the runtime's per-operation dispatch: for 6 states and 3 features the cost per
+# sequence doubled between 96 and 104 sequences (measured; categorical: between 128 and 160).
 CPU_MAX_CHUNK = 120
+CPU_MAX_VITERBI_CHUNK = 96
 
 
 def padded_shape(lengths: np.ndarray, n_states: int = 1,
@@ -95,9 +100,12 @@ def padded_shape(lengths: np.ndarray, n_states: int = 1,
     return -(-n // chunk), chunk, t_pad
 
 
-def default_max_chunk() -> int | None:
-    """CPU_MAX_CHUNK on the CPU backend, else None (no limit)."""
-    return CPU_MAX_CHUNK if jax.default_backend() == "cpu" else None
+def default_max_chunk(viterbi: bool = False) -> int | None:
+    """CPU_MAX_CHUNK (Viterbi: CPU_MAX_VITERBI_CHUNK) on the CPU backend, else None (no
+    limit)."""
+    if jax.default_backend() != "cpu":
+        return None
+    return CPU_MAX_VITERBI_CHUNK if viterbi else CPU_MAX_CHUNK
 
 
 def pack(X: np.ndarray, lengths: np.ndarray, n_states: int = 1,
