@@ -11,9 +11,10 @@ Inside, forward-backward and Viterbi are `lax.scan`s over time, vectorized over 
 chunks whose working set (about 64 bytes x padded length x n_components per sequence) stays
 within `chunk_memory_mb` (default 256; an addition to hmmlearn's parameters); EM sums the
 expected counts over chunks, so results do not depend on it. One sequence is never split.
-On CPU, chunks also hold at most 120 sequences (XLA:CPU's cost per sequence grows beyond
-~150) and run on `n_jobs` threads at once (gdm's other addition; scikit-learn's convention,
-default -1: all cores), since XLA:CPU runs each time loop on one core. For inference the
+On CPU, chunks also hold at most 120 sequences, Viterbi's 96 (XLA:CPU's cost per sequence
+grows beyond; see `gdm._hmm.sequences`) and run on `n_jobs` threads at once (gdm's other
+addition; scikit-learn's convention, default -1: all cores), since XLA:CPU runs each time
+loop on one core. For inference the
 sequences are split into at least n_jobs chunks (100 sequences on 2 cores: two; 1.1-1.9x on
 the kernels); EM runs on threads only the chunks that chunk_memory_mb and the 120-sequence
 limit make, so that its sums over sequences round the same way. Results are identical for
