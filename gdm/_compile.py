@@ -21,6 +21,12 @@ import jax
 import jax.numpy as jnp
 
 
+def on_accelerator() -> bool:
+    """Whether the default backend is a GPU / TPU rather than the CPU: the kernels choose their
+    layout (vmapped batches vs. one item after another, threads, chunk limits) by it."""
+    return jax.default_backend() != "cpu"
+
+
 def _supported(options: dict) -> dict:
     """`options` if this jaxlib's default backend compiles with them, else {}."""
     try:

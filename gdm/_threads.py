@@ -20,6 +20,8 @@ from typing import Any
 
 import jax
 
+from gdm._compile import on_accelerator
+
 _pools: dict[int, ThreadPoolExecutor] = {}   # one pool per thread count, kept for reuse
 _pool_lock = threading.Lock()
 
@@ -43,7 +45,7 @@ def effective_workers(n_jobs: int | None) -> int:
     """Threads to use for `n_jobs` (validated by `check_n_jobs`): n_jobs itself when positive
     (as joblib, not capped by the core count), cores + 1 + n_jobs when negative; 1 off the
     CPU backend."""
-    if n_jobs is None or jax.default_backend() != "cpu":
+    if n_jobs is None or on_accelerator():
         return 1
     return n_jobs if n_jobs > 0 else max(1, _cores() + 1 + n_jobs)
 

@@ -14,11 +14,10 @@ expected counts over chunks, so results do not depend on it. One sequence is nev
 On CPU, chunks also hold at most 120 sequences, Viterbi's 96 (XLA:CPU's cost per sequence
 grows beyond; see `gdm._hmm.sequences`) and run on `n_jobs` threads at once (gdm's other
 addition; scikit-learn's convention, default -1: all cores), since XLA:CPU runs each time
-loop on one core. For inference the
-sequences are split into at least n_jobs chunks (100 sequences on 2 cores: two; 1.1-1.9x on
-the kernels); EM runs on threads only the chunks that chunk_memory_mb and the 120-sequence
-limit make, so that its sums over sequences round the same way. Results are identical for
-every n_jobs.
+loop on one core. For inference the sequences are split into at least n_jobs chunks (100
+sequences on 2 cores: two; 1.1-1.9x on the kernels); EM runs on threads only the chunks that
+chunk_memory_mb and the 120-sequence limit make, so that its sums over sequences round the
+same way. Results are identical for every n_jobs.
 
 Differences from hmmlearn, all deliberate:
 - `GaussianHMM.covars_` is always (n_components, n_features, n_features) (hmmlearn's

@@ -62,7 +62,7 @@ def test_accelerator_layout_grows_the_same_trees(monkeypatch, chunk_size):
 
     xtr, _, ytr, _ = split(load_digits)
     cpu = RandomForestClassifier(12, random_state=0, chunk_size=chunk_size).fit(xtr, ytr)
-    monkeypatch.setattr(base, "_on_accelerator", lambda: True)
+    monkeypatch.setattr(base, "on_accelerator", lambda: True)
     vmapped = RandomForestClassifier(12, random_state=0, chunk_size=chunk_size).fit(xtr, ytr)
     for name, array in cpu.tree_arrays_.items():
         np.testing.assert_array_equal(array, vmapped.tree_arrays_[name], err_msg=name)
@@ -183,7 +183,7 @@ def test_verbose_reports_progress_per_batch_of_trees(capsys):
     RandomForestClassifier(12, random_state=0, verbose=1).fit(xtr, ytr)
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[-1].startswith("[RandomForestClassifier] 12/12 trees grown")
-    from gdm._forest.base import _on_accelerator
+    from gdm._compile import on_accelerator
 
     # CPU: 8 trees per compiled call; GPU / TPU: all 12 vmapped in one.
-    assert len(lines) == (1 if _on_accelerator() else 2)
+    assert len(lines) == (1 if on_accelerator() else 2)

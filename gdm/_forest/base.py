@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from gdm._buckets import bucket_size, pad_to, pad_to_shape
+from gdm._compile import on_accelerator
 from gdm._forest.binning import bin_features
 from gdm._forest.grow import Trees, bootstrap_counts, grow_trees_fast, grow_trees_small
 from gdm._forest.predict import apply_trees, mean_leaf_value, oob_sums
@@ -62,11 +63,6 @@ ACCELERATOR_CELLS = 2**29  # default chunk_size on GPU / TPU: 2 GB of histograms
 def _needs_counts(min_samples_leaf: int) -> bool:
     """Whether split search needs sample counts per bin (else positive weight says enough)."""
     return min_samples_leaf > 1
-
-
-def _on_accelerator() -> bool:
-    """Whether trees grow on a GPU / TPU (vmapped, many at once) rather than the CPU."""
-    return jax.default_backend() != "cpu"
 
 
 class _BaseForest(BaseEstimator):
@@ -145,7 +141,7 @@ class _BaseForest(BaseEstimator):
 
         # Bins from the samples that carry weight (sklearn drops zero-weight samples).
         n_pad, d_pad = _coarse_bucket(n, 128), _coarse_bucket(d, 16)
-        accelerator = _on_accelerator()
+        accelerator = on_accelerator()  # trees grow vmapped there
         edges, xb = bin_features(pad_to_shape(X, (n_pad, d_pad)),
                                  pad_to(sw > 0, n_pad), self.max_bins, device_sort=accelerator)
         n_bins_used = int(np.isfinite(edges).sum(axis=1).max()) + 1

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 
-import jax
 import numpy as np
 
 from gdm._buckets import bucket_size
+from gdm._compile import on_accelerator
 
 # Short sequences all pad to this many steps: a few idle scan steps cost far less than the
 # extra compilations that finer buckets would trigger.
@@ -103,7 +103,7 @@ def padded_shape(lengths: np.ndarray, n_states: int = 1,
 def default_max_chunk(viterbi: bool = False) -> int | None:
     """CPU_MAX_CHUNK (Viterbi: CPU_MAX_VITERBI_CHUNK) on the CPU backend, else None (no
     limit)."""
-    if jax.default_backend() != "cpu":
+    if on_accelerator():
         return None
     return CPU_MAX_VITERBI_CHUNK if viterbi else CPU_MAX_CHUNK
 

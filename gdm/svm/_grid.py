@@ -21,6 +21,7 @@ from sklearn.utils import compute_class_weight
 from sklearn.utils.validation import check_X_y
 
 from gdm._buckets import pad_to
+from gdm._compile import on_accelerator
 from gdm.svm import _kernels, _solver
 from gdm.svm._base import NO_LIMIT, pad_features, precision, rows_bucket
 from gdm.svm._classes import SVC, ovo_layout
@@ -119,7 +120,7 @@ def fit_grid(X, y, *, C: Sequence[float], gamma: Sequence[float | str], kernel: 
     q = working_set_size // 2 * 2
     n_points = len(C_values) * len(gammas)
     if grid_batch is None:
-        grid_batch = 1 if jax.default_backend() == "cpu" else n_points
+        grid_batch = n_points if on_accelerator() else 1
     fdt = np.float64 if dtype == "float64" else np.float32
     with precision(dtype):
         X_cols = pad_to(pad_features(np.asarray(X[order], fdt)), n_cols)
