@@ -1,7 +1,8 @@
 """Random forests computed in JAX, with scikit-learn's API (`from gdm.ensemble import ...`).
 
 Trees grow in compiled programs of several trees each (one after another inside on CPU;
-vmapped on toy problems and on GPU / TPU, as many as `chunk_size` allows) and predict together;
+in vmapped lockstep on toy problems and on GPU / TPU, as many as `chunk_size` allows) and
+predict together;
 see gdm/_forest/. Full depth by default, like scikit-learn, so accuracy matches it.
 
 check_estimator: every check passes except check_sample_weight_equivalence_on_dense_data,

@@ -109,3 +109,25 @@ def test_feature_sampling_falls_back_when_draws_repeat():
     np.testing.assert_array_equal(feats, _top_k_features(key, nodes, jax.numpy.asarray(ok), 128))
     assert ok[feats].all()
     assert all(len(set(row)) == 128 for row in feats)
+
+
+@pytest.mark.parametrize("usable", [130, 717], ids=["draws_repeat", "draws_suffice"])
+def test_lockstep_feature_sampling_keeps_each_trees_choice(usable):
+    """Trees in lockstep skip the top_k fallback only when every tree's draws sufficed
+    (`all_suffice`); otherwise each tree keeps its own choice, so a tree's features never
+    depend on the other trees of its batch."""
+    import jax
+
+    from gdm._forest.grow import draws_suffice, sample_features
+
+    ok = np.zeros(1024, bool)
+    ok[:usable] = True
+    ok = jax.numpy.asarray(ok)
+    key, nodes = jax.random.PRNGKey(1), np.arange(64, dtype=np.int32)
+    k = 28 if usable > 130 else 128
+    alone = np.asarray(sample_features(key, nodes, ok, k, k))
+    suffice = bool(draws_suffice(key, nodes, ok, k, k))
+    assert suffice == (usable > 130)
+    for all_suffice in {suffice, False}:
+        np.testing.assert_array_equal(
+            sample_features(key, nodes, ok, k, k, jax.numpy.bool_(all_suffice)), alone)

@@ -54,6 +54,29 @@ def test_shallow_regressor_picks_sklearns_splits():
     np.testing.assert_allclose(ours.predict(x), ref.predict(x), rtol=1e-5)
 
 
+@pytest.mark.parametrize("model", ["gini", "entropy", "squared_error"])
+def test_importances_and_node_values_match_sklearn_on_the_same_splits(model):
+    """Thresholds, node values and impurity-based importances (computed on the device from the
+    grown node arrays) equal sklearn's when both grow the same tree."""
+    x, y = clear_split_data()
+    if model == "squared_error":
+        y = y * 1.5 + 0.1 * x[:, 3]
+        ours = DecisionTreeRegressor(max_depth=3).fit(x, y)
+        ref = sk_tree.DecisionTreeRegressor(max_depth=3, random_state=0).fit(x, y)
+        predict, ref_predict = ours.predict, ref.predict
+    else:
+        ours = DecisionTreeClassifier(max_depth=3, criterion=model).fit(x, y)
+        ref = sk_tree.DecisionTreeClassifier(max_depth=3, criterion=model,
+                                             random_state=0).fit(x, y)
+        predict, ref_predict = ours.predict_proba, ref.predict_proba
+    t = ours.tree_arrays_
+    assert splits((t["feature"][0], t["threshold"][0])) == splits(
+        (ref.tree_.feature, ref.tree_.threshold))
+    np.testing.assert_allclose(ours.feature_importances_, ref.feature_importances_,
+                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(predict(x), ref_predict(x), rtol=1e-5, atol=1e-7)
+
+
 def test_full_depth_tree_quality_matches_sklearn():
     x, y = load_breast_cancer(return_X_y=True)
     xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.3, random_state=0)
