@@ -80,7 +80,7 @@ def test_feature_sampling_is_uniform_without_replacement(d, k, n_valid):
     as any other (frequency within 5 standard deviations of k / n_valid)."""
     import jax
 
-    from gdm._forest.grow import sample_features
+    from gdm._forest.sampling import sample_features
 
     ok = np.zeros(d, bool)
     ok[np.random.default_rng(0).choice(d, n_valid, replace=False)] = True
@@ -100,7 +100,7 @@ def test_feature_sampling_falls_back_when_draws_repeat():
     runs; it too gives k distinct usable features."""
     import jax
 
-    from gdm._forest.grow import _top_k_features, sample_features
+    from gdm._forest.sampling import _top_k_features, sample_features
 
     ok = np.zeros(1024, bool)
     ok[:130] = True  # k=128 of 130 usable features, but 8 k <= 1024 selects the draws first
@@ -118,7 +118,7 @@ def test_lockstep_feature_sampling_keeps_each_trees_choice(usable):
     depend on the other trees of its batch."""
     import jax
 
-    from gdm._forest.grow import draws_suffice, sample_features
+    from gdm._forest.sampling import draws_suffice, sample_features
 
     ok = np.zeros(1024, bool)
     ok[:usable] = True

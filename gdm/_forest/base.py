@@ -25,8 +25,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from gdm._buckets import bucket_size, pad_to, pad_to_shape
 from gdm._compile import on_accelerator
 from gdm._forest.binning import bin_features
-from gdm._forest.grow import Fitted, bootstrap_counts, grow_trees_fast, grow_trees_small
+from gdm._forest.grow import Fitted, grow_trees_fast, grow_trees_small
 from gdm._forest.predict import apply_trees, mean_leaf_value, oob_sums
+from gdm._forest.sampling import bootstrap_counts
 
 CHUNK_DOC = """node_chunk : int, default=32
         Queued nodes per tree whose histograms are built in one growth step.

@@ -14,18 +14,19 @@ import jax.numpy as jnp
 from jax import lax
 
 
-def _split_score(left: jax.Array, total: jax.Array, criterion: str,
-                 counted: bool = True) -> jax.Array:
+def _split_score(left: jax.Array, total: jax.Array, criterion: str, counted: bool,
+                 lw: jax.Array, tw: jax.Array) -> jax.Array:
     """sklearn's proxy improvement (larger is better, same argmax as the impurity decrease)
-    for left stats (..., S [+ 1 count], B) and node totals (..., S [+ 1], 1). Bins are the
-    contiguous axis, so the channel sums are vectorized adds of whole bin rows on XLA CPU."""
+    for left stats (..., S [+ 1 count], B), node totals (..., S [+ 1], 1) and their weights lw,
+    tw (`weight_of`, shared with `_allowed`: computed once, one pass over the histograms). Bins
+    are the contiguous axis, so the channel sums are vectorized adds of whole bin rows on XLA
+    CPU."""
+    rw = tw - lw
     if criterion == "squared_error":
-        right = total - left
-        return (left[..., 1, :] ** 2 / jnp.maximum(left[..., 0, :], 1e-30)
-                + right[..., 1, :] ** 2 / jnp.maximum(right[..., 0, :], 1e-30))
+        right1 = total[..., 1, :] - left[..., 1, :]
+        return (left[..., 1, :] ** 2 / jnp.maximum(lw, 1e-30)
+                + right1 ** 2 / jnp.maximum(rw, 1e-30))
     lc, tc = (left[..., :-1, :], total[..., :-1, :]) if counted else (left, total)
-    lw = lc.sum(-2)
-    rw = tc.sum(-2) - lw
     if criterion == "gini":  # sum_c R_c^2 = sum_c T_c^2 - 2 T_c L_c + L_c^2, no R array needed
         l2 = (lc * lc).sum(-2)
         r2 = (tc * tc).sum(-2) - 2 * (tc * lc).sum(-2) + l2
@@ -53,19 +54,28 @@ def _cumsum_bins(hist: jax.Array) -> jax.Array:
 def weight_of(stats: jax.Array, criterion: str, axis: int = -1,
               counted: bool = True) -> jax.Array:
     """Total sample weight from channel sums whose channel axis is `axis` (`counted`: its last
-    channel counts samples)."""
-    stats = jnp.moveaxis(stats, axis, -1)
+    channel counts samples). Reduced along `axis` in place (no moveaxis), the same reduction
+    as the split score's channel sums, and computed once for both `_allowed` and the score;
+    MNIST fit on CPU 6.5-6.8 s vs 6.7-7.1 with the moveaxis, same on an H200, same trees."""
+    axis = axis % stats.ndim
     if criterion == "squared_error":
-        return stats[..., 0]
-    return (stats[..., :-1] if counted else stats).sum(-1)
+        return lax.index_in_dim(stats, 0, axis, keepdims=False)
+    n = stats.shape[axis] - (1 if counted else 0)
+    return lax.slice_in_dim(stats, 0, n, axis=axis).sum(axis)
 
 
-def _allowed(left, total, limits, criterion, counted):
-    """Splits that leave both sides min_samples_leaf samples and min_weight_leaf weight, from
-    left / total sums with the channel axis second to last. Without a count channel
-    min_samples_leaf is 1, which positive weight on each side already means."""
-    min_leaf, min_weight = limits[2], limits[3]
+def _scored(left, total, limits, criterion, counted):
+    """Split scores (-inf where a split is not allowed) of left / total sums."""
     lw, tw = weight_of(left, criterion, -2, counted), weight_of(total, criterion, -2, counted)
+    ok = _allowed(left, total, limits, criterion, counted, lw, tw)
+    return jnp.where(ok, _split_score(left, total, criterion, counted, lw, tw), -jnp.inf)
+
+
+def _allowed(left, total, limits, criterion, counted, lw, tw):
+    """Splits that leave both sides min_samples_leaf samples and min_weight_leaf weight, from
+    left / total sums with the channel axis second to last and their weights. Without a count
+    channel min_samples_leaf is 1, which positive weight on each side already means."""
+    min_leaf, min_weight = limits[2], limits[3]
     ok = (lw > 0) & (tw - lw > 0) & (lw >= min_weight) & (tw - lw >= min_weight)
     if counted:
         lcount, tcount = left[..., -1, :], total[..., -1, :]
@@ -104,8 +114,7 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
             jnp.broadcast_to(vals, index.shape).ravel(), mode="drop")
         left = _cumsum_bins(hist.reshape(G, K, S1, B))
         total = left[..., -1:]
-        ok = _allowed(left, total, limits, criterion, counted)
-        score = jnp.where(ok, _split_score(left, total, criterion, counted), -jnp.inf)  # G,K,B
+        score = _scored(left, total, limits, criterion, counted)                 # (G, K, B)
         score = jnp.moveaxis(score, 1, 0).reshape(K, G * B)
         # First maximum by max + min-of-matching-index: two plain reductions, ~2x faster on
         # XLA:CPU than argmax's (value, index) reduction (all -inf gives 0, as argmax does).
@@ -172,8 +181,8 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
         gather = lambda a: jnp.moveaxis(a.T[:, at_node], 0, 1)                   # (G, S1, W)
         left = _cumsum_bins(hist) - gather(before)                                # (G, S1, W)
         total = gather(node_sums)
-        ok = _allowed(left, total, limits, criterion, counted) & (node_of < K)
-        score = jnp.where(ok, _split_score(left, total, criterion, counted), -jnp.inf)  # G, W
+        score = jnp.where(node_of < K, _scored(left, total, limits, criterion, counted),
+                          -jnp.inf)                                                # (G, W)
         top = jax.ops.segment_max(score.ravel(), segment.ravel(), G * K + 1)[:-1]
         at_top = score.ravel() == top[jnp.minimum(segment.ravel(), G * K - 1)]
         position = jnp.broadcast_to(jnp.arange(W), (G, W)).ravel()
