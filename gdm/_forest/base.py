@@ -54,10 +54,6 @@ def _windows(n_pad: int, divisors: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(sorted({min(n_pad, max(256, n_pad // dv // 16 * 16)) for dv in divisors}))
 
 
-def _floor_pow2(n: int) -> int:
-    return 1 << (n.bit_length() - 1)
-
-
 SMALL_CHUNK = 8
 TREES_PER_CALL = 8  # real problems: trees per compiled call (one after another inside it)
 # Steps whose nodes hold at most n / 8 (else n / 4) samples search only those samples.
