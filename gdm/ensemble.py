@@ -2,8 +2,8 @@
 
 Trees grow in compiled programs of several trees each (one after another inside on CPU;
 in vmapped lockstep on toy problems and on GPU / TPU, as many as `chunk_size` allows) and
-predict together;
-see gdm/_forest/. Full depth by default, like scikit-learn, so accuracy matches it.
+predict together; see gdm/_forest/. Full depth by default, like scikit-learn, so accuracy
+matches it.
 
 check_estimator: every check passes except check_sample_weight_equivalence_on_dense_data,
 which scikit-learn also lists as an expected failure for its own forests: with bootstrap,

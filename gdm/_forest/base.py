@@ -25,7 +25,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from gdm._buckets import bucket_size, pad_to, pad_to_shape
 from gdm._compile import on_accelerator
 from gdm._forest.binning import bin_features
-from gdm._forest.grow import Fitted, grow_trees_fast, grow_trees_small
+from gdm._forest.grow import NODE_ARRAYS, Fitted, grow_trees_fast, grow_trees_small
 from gdm._forest.predict import apply_trees, mean_leaf_value, oob_sums
 from gdm._forest.sampling import bootstrap_counts
 
@@ -239,7 +239,8 @@ class _BaseForest(BaseEstimator):
         # Cut the node arrays to the nodes grown (rounded up, few slice programs) before they
         # leave the device: their capacity is 2 n, mostly unused.
         size = -(-int(max(np.max(c.node_count) for c in chunks)) // 256) * 256
-        chunks = [Fitted(*(a[:, :size] for a in c[:5]), *c[5:]) for c in chunks]
+        chunks = [c._replace(**{name: getattr(c, name)[:, :size] for name in NODE_ARRAYS})
+                  for c in chunks]
         fitted = jax.tree.map(lambda *a: np.concatenate(a), *jax.device_get(chunks))
         self._store(fitted, n_trees, n_channels, d)
         if not self._classifier:
@@ -279,7 +280,8 @@ class _BaseForest(BaseEstimator):
         if self._classifier:
             value = cut(fitted.value)[..., :n_channels]
         else:
-            value = (cut(fitted.value) * self._y_scale + self._y_mean).astype(np.float32)
+            value = cut(fitted.value).astype(np.float64) * self._y_scale + self._y_mean
+            value = value.astype(np.float32)
         self.tree_arrays_["value"] = value
         self.node_count_ = np.asarray(fitted.node_count[:n_trees])
         # Impurity decrease per feature, normalised per tree, then averaged.

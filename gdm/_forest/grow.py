@@ -290,6 +290,9 @@ class Fitted(NamedTuple):
     node_count: jax.Array
 
 
+NODE_ARRAYS = ("feature", "threshold", "left", "right", "value")  # Fitted's per-node fields
+
+
 def fitted_arrays(trees: Trees, edges: jax.Array, criterion: str) -> Fitted:
     """Thresholds (bin edges), node values and per-feature impurity decreases of grown trees.
     Padding class channels are zero, so values over them are zero too."""
