@@ -57,15 +57,34 @@ def test_compacted_deep_steps_grow_the_same_trees(monkeypatch, criterion):
 def test_accelerator_layout_grows_the_same_trees(monkeypatch, chunk_size):
     """On GPU / TPU trees grow vmapped, as many per call as chunk_size allows, with the full
     histogram search in every step; the CPU grows them one after another with the compact
-    search for deep steps. Same seed, same trees (run here by forcing the layout)."""
-    from gdm._forest import base
+    search for deep steps. Same seed, same trees (run here by forcing the layout, with the
+    input padded on the device and the best split found by argmax, as there)."""
+    from gdm._forest import base, binning, split_search
 
     xtr, _, ytr, _ = split(load_digits)
     cpu = RandomForestClassifier(12, random_state=0, chunk_size=chunk_size).fit(xtr, ytr)
     monkeypatch.setattr(base, "on_accelerator", lambda: True)
+    monkeypatch.setattr(split_search, "on_accelerator", lambda: True)
+    monkeypatch.setattr(binning, "DEVICE_PAD_CELLS", 1)
     vmapped = RandomForestClassifier(12, random_state=0, chunk_size=chunk_size).fit(xtr, ytr)
     for name, array in cpu.tree_arrays_.items():
         np.testing.assert_array_equal(array, vmapped.tree_arrays_[name], err_msg=name)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_accelerator_layout_rejects_non_finite_input(monkeypatch, bad):
+    """On GPU / TPU X's finiteness is checked on the device with the binning, not by sklearn's
+    validation; the error is still sklearn's, zero-weight rows included."""
+    from gdm._forest import base, binning
+
+    monkeypatch.setattr(base, "on_accelerator", lambda: True)
+    monkeypatch.setattr(binning, "DEVICE_PAD_CELLS", 1)
+    x, y = load_breast_cancer(return_X_y=True)
+    x[7, 3] = bad
+    weight = np.ones(len(y))
+    weight[7] = 0.0
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        RandomForestClassifier(4, random_state=0).fit(x, y, sample_weight=weight)
 
 
 @pytest.mark.parametrize("criterion", ["gini", "entropy"])

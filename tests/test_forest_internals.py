@@ -31,10 +31,11 @@ def numpy_edges(x: np.ndarray, max_bins: int) -> np.ndarray:
 
 
 def check(x: np.ndarray, use: np.ndarray, max_bins: int) -> None:
-    edges, bins = bin_features(x, use, max_bins, device_sort=False)  # the CPU path
+    edges, bins, _ = bin_features(x, use, max_bins, device_sort=False)  # the CPU path
     on_device = bin_features(x, use, max_bins, device_sort=True)  # the GPU / TPU path
     np.testing.assert_array_equal(on_device[0], edges)
     np.testing.assert_array_equal(np.asarray(on_device[1]), np.asarray(bins))
+    assert on_device[2]
     expected = numpy_edges(x[use], max_bins)
     np.testing.assert_array_equal(edges, expected)
     want = np.stack([np.searchsorted(expected[j], x[:, j], side="left")
@@ -62,6 +63,27 @@ def test_midpoint_of_adjacent_floats_takes_the_lower_value():
     a = np.float32(1.0)
     x = np.array([[a], [np.nextafter(a, np.float32(2))], [a]], np.float32)
     check(x, np.ones(3, bool), 256)
+
+
+def test_padding_on_the_device_matches_the_host(monkeypatch):
+    """GPU / TPU: large inputs are sent unpadded and padded on the device; the same edges and
+    bins as the host's padding, and non-finite values are found there (in any row)."""
+    from gdm._forest import binning
+
+    rng = np.random.default_rng(0)
+    x = np.round(rng.normal(size=(700, 20)), 2).astype(np.float32)
+    use = rng.random(700) > 0.1
+    shape = (768, 32)
+    edges, bins, finite = bin_features(x, use, 64, device_sort=False, shape=shape)
+    monkeypatch.setattr(binning, "DEVICE_PAD_CELLS", 1)
+    on_device = bin_features(x, use, 64, device_sort=True, shape=shape)
+    assert finite and on_device[2] and on_device[1].shape == shape
+    np.testing.assert_array_equal(on_device[0], edges)
+    np.testing.assert_array_equal(np.asarray(on_device[1]), np.asarray(bins))
+    for bad in (np.nan, np.inf, -np.inf):
+        y = x.copy()
+        y[np.flatnonzero(~use)[0], 5] = bad
+        assert not bin_features(y, use, 64, device_sort=True, shape=shape)[2]
 
 
 @pytest.mark.skipif(not os.path.isdir(MNIST_DIR), reason="needs ../shared/data/mnist")

@@ -2,7 +2,8 @@
 
 MNIST benchmark split (8,000 / 2,000), digits and breast_cancer (accuracy) and diabetes
 (regression, R^2); 100 trees, default parameters, same random_state. Cold = first fit (with JAX
-compilation), warm = second fit on the same shapes; predict = fastest of 5 calls, both sides.
+compilation), warm = fastest of the next `--fit_repeats` fits on the same shapes (sklearn: fastest
+of as many fits); predict = fastest of 5 calls, both sides. Peak memory: the first warm fit.
 
     python -m experiments.benchmarks.forest [--mnist_dir DIR] [--n_estimators 100]
 """
@@ -42,7 +43,7 @@ def datasets(mnist_dir: str):
         yield name, clf, xtr, ytr, xte, yte
 
 
-def run_one(name, clf, xtr, ytr, xte, yte, n_estimators, **params):
+def run_one(name, clf, xtr, ytr, xte, yte, n_estimators, fit_repeats=3, **params):
     ours_cls = ensemble.RandomForestClassifier if clf else ensemble.RandomForestRegressor
     peer_cls = sk_ensemble.RandomForestClassifier if clf else sk_ensemble.RandomForestRegressor
     ours = ours_cls(n_estimators=n_estimators, random_state=0, **params)
@@ -51,10 +52,14 @@ def run_one(name, clf, xtr, ytr, xte, yte, n_estimators, **params):
     _, cold = common.timed(lambda: ours.fit(xtr, ytr))
     with common.PeakMemory() as mem:
         _, warm = common.timed(lambda: ours.fit(xtr, ytr))
+    if fit_repeats > 1:
+        warm = min(warm, common.best_of(lambda: ours.fit(xtr, ytr), fit_repeats - 1)[1])
     ours.predict(xte)  # compile the predict shapes
     pred, predict_s = common.best_of(lambda: ours.predict(xte))
     with common.PeakMemory() as sk_mem:
         _, sk_fit = common.timed(lambda: peer.fit(xtr, ytr))
+    if fit_repeats > 1:
+        sk_fit = min(sk_fit, common.best_of(lambda: peer.fit(xtr, ytr), fit_repeats - 1)[1])
     peer.predict(xte)
     sk_pred, sk_predict = common.best_of(lambda: peer.predict(xte))
     metric = "accuracy" if clf else "r2"
@@ -79,14 +84,18 @@ def main(argv=None) -> None:
     parser.add_argument("--node_chunk", type=int, default=32, help="ablation: nodes per step")
     parser.add_argument("--chunk_size", type=int, default=None,
                         help="ablation: histogram cells per step (default: by backend)")
+    parser.add_argument("--fit_repeats", type=int, default=3,
+                        help="warm fits timed per side (the fastest is reported)")
     parser.add_argument("--name", default="forest", help="results file name")
     args = parser.parse_args(argv)
     params = dict(node_chunk=args.node_chunk, chunk_size=args.chunk_size)
     only = set(args.only.split(",")) if args.only else None
-    rows = [run_one(*d, args.n_estimators, **params) for d in datasets(args.mnist_dir)
+    rows = [run_one(*d, args.n_estimators, args.fit_repeats, **params)
+            for d in datasets(args.mnist_dir)
             if only is None or d[0] in only]
     table = common.write_report(args.name, rows, COLUMNS, extra=dict(
-        n_estimators=args.n_estimators, jax_devices=str(jax.devices()), **params))
+        n_estimators=args.n_estimators, fit_repeats=args.fit_repeats,
+        jax_devices=str(jax.devices()), **params))
     print(table)
 
 

@@ -16,13 +16,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from gdm._buckets import bucket_size, pad_to, pad_to_shape
+from gdm._buckets import bucket_size, pad_to
 from gdm._compile import on_accelerator
 from gdm._forest.binning import bin_features
 from gdm._forest.grow import NODE_ARRAYS, Fitted, grow_trees_fast, grow_trees_small
@@ -131,8 +131,10 @@ class _BaseForest(BaseEstimator):
 
     def _fit(self, X, y, sample_weight=None):
         self._validate_params()
+        accelerator = on_accelerator()  # trees grow in lockstep there
+        # GPU / TPU: X's finiteness is checked on the device, with the binning.
         X, y = validate_data(self, X, y, dtype=np.float32, y_numeric=not self._classifier,
-                             multi_output=False)
+                             multi_output=False, ensure_all_finite=not accelerator)
         n, d = X.shape
         target, n_channels, cw_factor = self._targets(y)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
@@ -147,9 +149,10 @@ class _BaseForest(BaseEstimator):
 
         # Bins from the samples that carry weight (sklearn drops zero-weight samples).
         n_pad, d_pad = _coarse_bucket(n, 128), _coarse_bucket(d, 16)
-        accelerator = on_accelerator()  # trees grow in lockstep there
-        edges, xb = bin_features(pad_to_shape(X, (n_pad, d_pad)),
-                                 pad_to(sw > 0, n_pad), self.max_bins, device_sort=accelerator)
+        edges, xb, finite = bin_features(X, sw > 0, self.max_bins, device_sort=accelerator,
+                                         shape=(n_pad, d_pad))
+        if not finite:  # sklearn's own error
+            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
         n_bins_used = int(np.isfinite(edges).sum(axis=1).max()) + 1
         feature_ok = np.isfinite(edges[:, 0])  # at least two distinct values; padding has none
         k = min(self._resolve_max_features(d), max(int(feature_ok.sum()), 1))
@@ -166,17 +169,6 @@ class _BaseForest(BaseEstimator):
         n_trees = self._n_trees()
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         boot_key, tree_key = jax.random.split(jax.random.PRNGKey(seed))
-        sw_pad = pad_to(sw.astype(np.float32), n_pad)
-        if self._forest and self.bootstrap:
-            n_draws = self._n_bootstrap(n)
-            counts = np.asarray(bootstrap_counts(boot_key, jnp.asarray(sw_pad), n_draws,
-                                                 n_trees=n_trees))
-            weights = counts
-            if getattr(self, "class_weight", None) == "balanced_subsample":
-                weights = counts * self._balanced_subsample(counts, target, n)
-        else:
-            counts = None
-            weights = np.broadcast_to(sw_pad, (n_trees, n_pad))
         # Fewer queued nodes per step on smaller data: the first levels and the thin deep
         # levels fill only part of a step, and a step costs the same however full it is.
         node_chunk = min(self.node_chunk, max(8, n_pad // 64))
@@ -215,7 +207,19 @@ class _BaseForest(BaseEstimator):
         compact_group = max(1, min(k_pad if toy else k,
                                    cells // (compact_cells * trees_at_once)))
         n_chunks = -(-n_trees // tree_chunk)
-        weights = pad_to(np.asarray(weights, np.float32), n_chunks * tree_chunk, 0)
+        n_rows = n_chunks * tree_chunk
+        sw_pad = pad_to(sw.astype(np.float32), n_pad)
+        counts = None
+        if self._forest and self.bootstrap:  # drawn on the device, kept there
+            counts = bootstrap_counts(boot_key, jnp.asarray(sw_pad), self._n_bootstrap(n),
+                                      n_trees=n_trees, n_rows=n_rows)
+            weights = counts
+            if getattr(self, "class_weight", None) == "balanced_subsample":
+                on_host = np.asarray(counts)
+                weights = on_host * self._balanced_subsample(on_host, target, n)
+        else:
+            weights = pad_to(np.broadcast_to(sw_pad, (n_trees, n_pad)), n_rows, 0)
+        weights = jnp.asarray(weights, jnp.float32)
         keys = jax.random.split(tree_key, n_chunks * tree_chunk)
         big = float(np.iinfo(np.int32).max)
         min_weight = self.min_weight_fraction_leaf * float(sw.sum())
@@ -228,7 +232,7 @@ class _BaseForest(BaseEstimator):
                       vmap_trees=vmap_trees)
         chunks, started = [], time.perf_counter()
         for i in range(0, n_chunks * tree_chunk, tree_chunk):  # bounds memory
-            chunks.append(grow_trees(*args, jnp.asarray(weights[i:i + tree_chunk]),
+            chunks.append(grow_trees(*args, weights[i:i + tree_chunk],
                                      jnp.asarray(feature_ok), keys[i:i + tree_chunk], limits,
                                      jnp.asarray(edges), **static))
             if getattr(self, "verbose", 0):
@@ -241,12 +245,14 @@ class _BaseForest(BaseEstimator):
         size = -(-int(max(np.max(c.node_count) for c in chunks)) // 256) * 256
         chunks = [c._replace(**{name: getattr(c, name)[:, :size] for name in NODE_ARRAYS})
                   for c in chunks]
-        fitted = jax.tree.map(lambda *a: np.concatenate(a), *jax.device_get(chunks))
+        chunks = jax.device_get(chunks)  # one chunk on GPU / TPU: no copy to concatenate
+        fitted = chunks[0] if len(chunks) == 1 else jax.tree.map(
+            lambda *a: np.concatenate(a), *chunks)
         self._store(fitted, n_trees, n_channels, d)
         if not self._classifier:
             self._exact_leaf_means(X, y, np.asarray(weights)[:n_trees, :n])
         if self._forest and self.oob_score:
-            self._compute_oob(X, y, target, counts[:, :n])
+            self._compute_oob(X, y, target, np.asarray(counts)[:n_trees, :n])
         return self
 
     def _exact_leaf_means(self, X, y, weights) -> None:

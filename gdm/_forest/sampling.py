@@ -13,12 +13,13 @@ import jax.numpy as jnp
 from jax import lax
 
 
-@partial(jax.jit, static_argnames=("n_trees",))
+@partial(jax.jit, static_argnames=("n_trees", "n_rows"))
 def bootstrap_counts(key: jax.Array, sample_weight: jax.Array, n_draws: jax.Array, *,
-                     n_trees: int) -> jax.Array:
-    """(n_trees, n) draw counts: per tree, n_draws indices drawn with replacement with
-    probability proportional to sample_weight (0 on padding), as sklearn 1.9 does; inverse CDF
-    so the cost is n log n per tree."""
+                     n_trees: int, n_rows: int | None = None) -> jax.Array:
+    """(n_rows, n) draw counts (rows past n_trees zero): per tree, n_draws indices drawn with
+    replacement with probability proportional to sample_weight (0 on padding), as sklearn 1.9
+    does; inverse CDF so the cost is n log n per tree. They stay on the device, where the trees
+    grow (a round trip through the host cost a GPU fit a sync and two copies)."""
     n = sample_weight.shape[0]
     cdf = jnp.cumsum(sample_weight)
 
@@ -28,7 +29,8 @@ def bootstrap_counts(key: jax.Array, sample_weight: jax.Array, n_draws: jax.Arra
         used = (jnp.arange(n) < n_draws).astype(jnp.float32)
         return jnp.zeros(n, jnp.float32).at[draws].add(used)
 
-    return jax.vmap(one)(jax.random.split(key, n_trees))
+    counts = jax.vmap(one)(jax.random.split(key, n_trees))
+    return jnp.pad(counts, ((0, (n_rows or n_trees) - n_trees), (0, 0)))
 
 
 def _top_k_features(key, nodes, feature_ok, k):
