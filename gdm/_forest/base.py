@@ -206,8 +206,7 @@ class _BaseForest(BaseEstimator):
         compact_cells = windows[-1] * (hist_channels + 2) + node_chunk * n_bins
         compact_group = max(1, min(k_pad if toy else k,
                                    cells // (compact_cells * trees_at_once)))
-        n_chunks = -(-n_trees // tree_chunk)
-        n_rows = n_chunks * tree_chunk
+        n_rows = -(-n_trees // tree_chunk) * tree_chunk  # trees padded to whole calls
         sw_pad = pad_to(sw.astype(np.float32), n_pad)
         counts = None
         if self._forest and self.bootstrap:  # drawn on the device, kept there
@@ -220,7 +219,7 @@ class _BaseForest(BaseEstimator):
         else:
             weights = pad_to(np.broadcast_to(sw_pad, (n_trees, n_pad)), n_rows, 0)
         weights = jnp.asarray(weights, jnp.float32)
-        keys = jax.random.split(tree_key, n_chunks * tree_chunk)
+        keys = jax.random.split(tree_key, n_rows)
         big = float(np.iinfo(np.int32).max)
         min_weight = self.min_weight_fraction_leaf * float(sw.sum())
         limits = jnp.asarray([self.max_depth or big, min_split, min_leaf, min_weight, k],
@@ -231,7 +230,7 @@ class _BaseForest(BaseEstimator):
                       group=group, compact_group=compact_group, windows=windows, counted=counted,
                       vmap_trees=vmap_trees)
         chunks, started = [], time.perf_counter()
-        for i in range(0, n_chunks * tree_chunk, tree_chunk):  # bounds memory
+        for i in range(0, n_rows, tree_chunk):  # bounds memory
             chunks.append(grow_trees(*args, weights[i:i + tree_chunk],
                                      jnp.asarray(feature_ok), keys[i:i + tree_chunk], limits,
                                      jnp.asarray(edges), **static))

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdm._buckets import pad_to_shape
+from gdm._buckets import pad_to, pad_to_shape
 
 DEVICE_PAD_CELLS = 2**20  # larger inputs are padded on the device (GPU / TPU)
 
@@ -82,7 +82,7 @@ def bin_features(x: np.ndarray, use: np.ndarray, max_bins: int, device_sort: boo
     MNIST on the GPU host (fresh pages) and sending it took 16 ms, sending it 4.3 ms, a fifth
     of a warm fit, for a small program compiled per input shape."""
     shape = tuple(shape or x.shape)
-    use = np.pad(np.asarray(use, bool), (0, shape[0] - len(use)))
+    use = pad_to(np.asarray(use, bool), shape[0])
     n_used = max(int(use.sum()), 1)
     q = np.linspace(0, 1, max_bins + 1)[1:-1]
     # numpy's own positions: its "midpoint" quantiles of 0..n-1 are i or i + 0.5.
