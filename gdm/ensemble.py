@@ -30,6 +30,7 @@ _FOREST_CONSTRAINTS = {
     "bootstrap": ["boolean"],
     "oob_score": ["boolean", callable],
     "verbose": ["verbose"],
+    "n_jobs": [Integral, None],
     "max_samples": [None, Interval(RealNotInt, 0.0, 1.0, closed="right"),
                     Interval(Integral, 1, None, closed="left")],
 }
@@ -42,7 +43,9 @@ class RandomForestClassifier(_ForestMixin, _ClassifierOutputs, ClassifierMixin, 
     Parameters follow sklearn.ensemble.RandomForestClassifier: n_estimators, criterion,
     max_depth, min_samples_split, min_samples_leaf, max_features (default "sqrt"), bootstrap,
     oob_score, random_state, class_weight ("balanced", "balanced_subsample", dict),
-    max_samples, verbose (> 0: one progress line per batch of trees grown, on stderr); plus
+    max_samples, verbose (> 0: one progress line per batch of trees grown, on stderr),
+    n_jobs (CPU threads growing batches of trees at once; default -1, all cores, where
+    scikit-learn's None means one: the trees are the same for every n_jobs); plus
     max_bins : int, default=256
     {CHUNK_DOC}
     Fitted: classes_, n_classes_, n_features_in_, feature_importances_, oob_score_,
@@ -60,7 +63,7 @@ class RandomForestClassifier(_ForestMixin, _ClassifierOutputs, ClassifierMixin, 
                  max_features="sqrt", bootstrap=True,
                  oob_score=False, random_state=None, verbose=0, class_weight=None,
                  max_samples=None, max_bins=256, node_chunk=32, chunk_size=None,
-                 sample_chunk=4096):
+                 sample_chunk=4096, n_jobs=-1):
         self.n_estimators = n_estimators
         self.criterion = criterion
         self.max_depth = max_depth
@@ -78,6 +81,7 @@ class RandomForestClassifier(_ForestMixin, _ClassifierOutputs, ClassifierMixin, 
         self.node_chunk = node_chunk
         self.chunk_size = chunk_size
         self.sample_chunk = sample_chunk
+        self.n_jobs = n_jobs
 
     def fit(self, X, y, sample_weight=None) -> RandomForestClassifier:
         return self._fit(X, y, sample_weight)
@@ -92,7 +96,7 @@ class RandomForestRegressor(_ForestMixin, RegressorMixin, _BaseForest):
     leaf means.
 
     Parameters follow sklearn.ensemble.RandomForestRegressor (criterion "squared_error",
-    max_features default 1.0, verbose as in RandomForestClassifier); plus
+    max_features default 1.0, verbose and n_jobs as in RandomForestClassifier); plus
     max_bins : int, default=256
     {CHUNK_DOC}
     Fitted: n_features_in_, feature_importances_, oob_score_ (R^2), oob_prediction_.
@@ -108,7 +112,8 @@ class RandomForestRegressor(_ForestMixin, RegressorMixin, _BaseForest):
                  min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features=1.0, bootstrap=True,
                  oob_score=False, random_state=None, verbose=0, max_samples=None,
-                 max_bins=256, node_chunk=32, chunk_size=None, sample_chunk=4096):
+                 max_bins=256, node_chunk=32, chunk_size=None, sample_chunk=4096,
+                 n_jobs=-1):
         self.n_estimators = n_estimators
         self.criterion = criterion
         self.max_depth = max_depth
@@ -125,6 +130,7 @@ class RandomForestRegressor(_ForestMixin, RegressorMixin, _BaseForest):
         self.node_chunk = node_chunk
         self.chunk_size = chunk_size
         self.sample_chunk = sample_chunk
+        self.n_jobs = n_jobs
 
     def fit(self, X, y, sample_weight=None) -> RandomForestRegressor:
         return self._fit(X, y, sample_weight)

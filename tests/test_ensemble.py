@@ -160,6 +160,24 @@ def test_determinism_by_random_state():
     assert not np.array_equal(a, c)
 
 
+def test_trees_do_not_depend_on_n_jobs():
+    """Batches of trees grow on n_jobs CPU threads; each batch is a pure function of its trees'
+    keys and weights, so any n_jobs grows the same forest (3 batches of 8 trees here)."""
+    xtr, _, ytr, _ = split(load_digits)
+    forests = [RandomForestClassifier(24, random_state=0, n_jobs=n).fit(xtr, ytr)
+               for n in (1, 2, -1)]
+    for other in forests[1:]:
+        for name, array in forests[0].tree_arrays_.items():
+            np.testing.assert_array_equal(array, other.tree_arrays_[name], err_msg=name)
+
+
+@pytest.mark.parametrize("n_jobs", [0, 1.5, "2"])
+def test_bad_n_jobs_raise(n_jobs):
+    x, y = load_breast_cancer(return_X_y=True)
+    with pytest.raises(ValueError, match="n_jobs"):
+        RandomForestClassifier(5, n_jobs=n_jobs).fit(x, y)
+
+
 def test_class_weight_and_max_samples():
     xtr, xte, ytr, yte = split(load_breast_cancer)
     for cw in ["balanced", "balanced_subsample", {0: 2.0, 1: 1.0}]:

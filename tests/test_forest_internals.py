@@ -153,3 +153,21 @@ def test_lockstep_feature_sampling_keeps_each_trees_choice(usable):
     for all_suffice in {suffice, False}:
         np.testing.assert_array_equal(
             sample_features(key, nodes, ok, k, k, jax.numpy.bool_(all_suffice)), alone)
+
+
+@pytest.mark.parametrize("n_cells", [64, 8192, 100])
+def test_occupied_rank_counts_distinct_smaller_cells(n_cells):
+    """The compact search numbers occupied (node, bin) cells by popcounts of packed occupancy
+    bits: per row, the number of distinct cells below each entry (entries >= n_cells ignored),
+    as numpy's unique / searchsorted give it."""
+    import jax
+
+    from gdm._forest.split_search import _occupied_rank
+
+    rng = np.random.default_rng(0)
+    cell = rng.integers(0, n_cells + n_cells // 4, size=(5, 300)).astype(np.int32)
+    ours = np.asarray(jax.jit(_occupied_rank, static_argnums=1)(cell, n_cells))
+    for row, got in zip(cell, ours, strict=True):
+        seen = np.unique(row[row < n_cells])
+        used = row < n_cells
+        np.testing.assert_array_equal(got[used], np.searchsorted(seen, row[used]))

@@ -10,6 +10,7 @@ from sklearn.metrics import accuracy_score, r2_score
 
 from gdm._buckets import pad_to
 from gdm._forest.base import _coarse_bucket
+from gdm._threads import check_n_jobs
 
 
 class _ForestMixin:
@@ -18,6 +19,7 @@ class _ForestMixin:
     _forest = True
 
     def _check_forest_params(self) -> None:
+        check_n_jobs(self.n_jobs)
         if not self.bootstrap and self.max_samples is not None:
             raise ValueError("`max_sample` cannot be set if `bootstrap=False`. Either switch to "
                              "`bootstrap=True` or set `max_sample=None`.")

@@ -153,12 +153,33 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
 
 
 
+def _occupied_rank(cell: jax.Array, n_cells: int) -> jax.Array:
+    """Per entry of cell (G, W), the number of distinct smaller values in its row (entries of
+    n_cells or more are ignored, their result is meaningless): occupancy bits packed 32 to a
+    word, popcounts and their cumulative sum. A float cumulative sum over all n_cells cells
+    cost more than the rest of the compact search's numbering: MNIST fit 7% faster (A/B in one
+    process), same trees."""
+    G = cell.shape[0]
+    n_words = -(-n_cells // 512) * 16  # whole blocks of `_cumsum_bins`
+    bits = jnp.zeros((G, n_words * 32 + 1), jnp.uint8).at[
+        jnp.arange(G)[:, None], jnp.minimum(cell, n_cells).astype(jnp.int32)].set(
+        1, mode="drop")[:, :n_words * 32]
+    words = (bits.reshape(G, n_words, 32).astype(jnp.uint32)
+             << jnp.arange(32, dtype=jnp.uint32)).sum(-1)
+    counts = lax.population_count(words).astype(jnp.float32)
+    before = (_cumsum_bins(counts) - counts).astype(jnp.int32)                     # (G, words)
+    c = jnp.minimum(cell, n_words * 32 - 1)
+    word = jnp.take_along_axis(words, c >> 5, 1)
+    below = word & ((jnp.uint32(1) << (c & 31).astype(jnp.uint32)) - 1)
+    return jnp.take_along_axis(before, c >> 5, 1) + lax.population_count(below).astype(jnp.int32)
+
+
 def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
                         n_nodes, n_bins, n_stats, group, counted):
     """`best_splits` for at most len(rows) samples in all: the same splits, cheaper.
 
     Per sampled-feature slot, the (node, bin) cells holding samples are numbered in (node, bin)
-    order (a count histogram and its cumulative sum), and the channel sums go to those compact
+    order (`_occupied_rank`), and the channel sums go to those compact
     slots: len(rows) of them instead of nodes x bins. A cumulative sum over all compact slots
     minus the totals of the nodes before gives each node's left sums; segment max / min pick
     each node's best slot, the first of equal scores (the lowest bin), so ties resolve as in
@@ -184,10 +205,7 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
         bins = xb[rows, lax.dynamic_slice_in_dim(node_feats, g * G, G, axis=1)].T  # (G, W)
         keep = active[None, :] & (slots < k_used)[:, None]
         cell = jnp.where(keep, local * B + bins.astype(jnp.int32), K * B)          # (G, W)
-        occupied = jnp.zeros((G, K * B + 1), jnp.float32).at[g_index, cell].add(1.0)
-        occupied = (occupied[:, :-1] > 0).astype(jnp.float32)
-        number = _cumsum_bins(occupied).astype(jnp.int32) - 1                      # (G, K*B)
-        slot = jnp.where(keep, jnp.take_along_axis(number, jnp.minimum(cell, K * B - 1), 1), W)
+        slot = jnp.where(keep, _occupied_rank(cell, K * B), W)
         hist = jnp.zeros((G, S1, W + 1), jnp.float32).at[
             g_index[:, :, None], ids[None], slot[:, :, None]].add(
             jnp.where(keep[:, :, None], vals[None], 0.0))[..., :W]             # (G, S1, W)
