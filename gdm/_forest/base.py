@@ -323,12 +323,13 @@ class _BaseForest(BaseEstimator):
         return jnp.asarray(pad_to(X, n_pad)), n, chunk
 
     def _packed_trees(self):
-        """Node arrays padded to a power-of-two tree count (>= 8) and node count, so that
+        """Node arrays padded to a multiple of 8 trees and a power-of-two node count, so that
         trees and small forests share compiled predict programs; padded trees are one leaf
-        with value 0 and are left out of the mean."""
+        with value 0 and are left out of the mean. (A power-of-two tree count made 100 trees
+        128 for every level of the descent: MNIST predict 14 -> 10 ms with 104.)"""
         t = self.tree_arrays_
         n_trees, size = t["feature"].shape
-        shape = (_coarse_bucket(n_trees, SMALL_CHUNK), _coarse_bucket(size, 64))
+        shape = (-(-n_trees // SMALL_CHUNK) * SMALL_CHUNK, _coarse_bucket(size, 64))
 
         def pad(a, fill):
             out = np.full(shape + a.shape[2:], fill, a.dtype)
