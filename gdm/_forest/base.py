@@ -239,11 +239,12 @@ class _BaseForest(BaseEstimator):
         # a pure function of its trees' keys and weights: the trees do not depend on n_jobs.
         workers = 1 if toy else effective_workers(getattr(self, "n_jobs", None))
         started, done, lock = time.perf_counter(), [0], threading.Lock()
+        feature_ok_dev, edges_dev = jnp.asarray(feature_ok), jnp.asarray(edges)  # sent once
 
         def grow_chunk(c: int) -> Fitted:
             i = c * tree_chunk
-            out = grow_trees(*args, weights[i:i + tree_chunk], jnp.asarray(feature_ok),
-                             keys[i:i + tree_chunk], limits, jnp.asarray(edges), **static)
+            out = grow_trees(*args, weights[i:i + tree_chunk], feature_ok_dev,
+                             keys[i:i + tree_chunk], limits, edges_dev, **static)
             if not accelerator or getattr(self, "verbose", 0):
                 jax.block_until_ready(out)
             if getattr(self, "verbose", 0):

@@ -162,8 +162,7 @@ def _occupied_rank(cell: jax.Array, n_cells: int) -> jax.Array:
     G = cell.shape[0]
     n_words = -(-n_cells // 512) * 16  # whole blocks of `_cumsum_bins`
     bits = jnp.zeros((G, n_words * 32 + 1), jnp.uint8).at[
-        jnp.arange(G)[:, None], jnp.minimum(cell, n_cells).astype(jnp.int32)].set(
-        1, mode="drop")[:, :n_words * 32]
+        jnp.arange(G)[:, None], jnp.minimum(cell, n_cells)].set(1, mode="drop")[:, :n_words * 32]
     words = (bits.reshape(G, n_words, 32).astype(jnp.uint32)
              << jnp.arange(32, dtype=jnp.uint32)).sum(-1)
     counts = lax.population_count(words).astype(jnp.float32)
@@ -179,8 +178,8 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
     """`best_splits` for at most len(rows) samples in all: the same splits, cheaper.
 
     Per sampled-feature slot, the (node, bin) cells holding samples are numbered in (node, bin)
-    order (`_occupied_rank`), and the channel sums go to those compact
-    slots: len(rows) of them instead of nodes x bins. A cumulative sum over all compact slots
+    order (`_occupied_rank`), and the channel sums go to those compact slots: len(rows) of
+    them instead of nodes x bins. A cumulative sum over all compact slots
     minus the totals of the nodes before gives each node's left sums; segment max / min pick
     each node's best slot, the first of equal scores (the lowest bin), so ties resolve as in
     `best_splits`, where an empty bin repeats the score of the occupied one before it.
