@@ -414,6 +414,36 @@ def test_viterbi_with_more_states_than_int8_holds():
     assert path.max() > 127
 
 
+@pytest.mark.parametrize("n_states", [5, 7, 17])
+def test_viterbi_breaks_exact_ties_as_hmmlearn(n_states):
+    """Predecessor ties go to the last state, final-state ties to the first: on both sides of
+    UNROLL_STATES (a running max up to 16 states, a reduction above), odd counts included.
+    Rounded probabilities make many scores exactly equal, identical rows make all of them."""
+    from gdm._hmm.inference import UNROLL_STATES
+    assert n_states < UNROLL_STATES or n_states > UNROLL_STATES
+    rng = np.random.default_rng(n_states)
+
+    def rounded(size):  # rows of multiples of 1/10: equal entries, equal sums of logs
+        counts = rng.multinomial(10, np.ones(size[-1]) / size[-1], size=size[:-1])
+        return np.maximum(counts, 1) / np.maximum(counts, 1).sum(-1, keepdims=True)
+
+    for params in ({"startprob_": np.full(n_states, 1 / n_states),
+                    "transmat_": np.full((n_states, n_states), 1 / n_states),
+                    "emissionprob_": np.full((n_states, 3), 1 / 3)},
+                   {"startprob_": rounded((n_states,)),
+                    "transmat_": rounded((n_states, n_states)),
+                    "emissionprob_": rounded((n_states, 3))}):
+        ours = _with_parameters(hmm.CategoricalHMM(n_states, init_params=""), params)
+        theirs = _with_parameters(peer.CategoricalHMM(n_states, init_params=""), params)
+        X = rng.integers(0, 3, size=(60, 1))
+        lengths = np.array([25, 1, 34])
+        log_prob, path = ours.decode(X, lengths)
+        ref_log_prob, ref_path = theirs.decode(X, lengths)
+        np.testing.assert_allclose(log_prob, ref_log_prob, rtol=1e-12)
+        np.testing.assert_array_equal(path, ref_path)
+    assert len(np.unique(ref_path)) > 1  # the rounded model's path is not a constant
+
+
 def test_fit_does_not_mutate_given_parameters(gaussian_data):
     ours, _ = _pair("diag")
     before = copy.deepcopy(ours.get_params())
