@@ -53,6 +53,27 @@ def test_compacted_deep_steps_grow_the_same_trees(monkeypatch, criterion):
         np.testing.assert_array_equal(array, full.tree_arrays_[name], err_msg=name)
 
 
+@pytest.mark.parametrize("zero_weights", [False, True], ids=["bootstrap", "sample_weight_0"])
+def test_full_search_over_the_bag_grows_the_same_trees(monkeypatch, zero_weights):
+    """The full searches scan only a window of the samples that carry weight (`_bag_rows`),
+    compacted; scanning all rows must grow identical trees, with bootstrap and with
+    sample_weight zeros on top of it."""
+    from gdm._forest import base
+
+    xtr, _, ytr, _ = split(load_digits)
+    weight = np.where(np.arange(len(ytr)) % 3 == 0, 0.0, 1.0) if zero_weights else None
+    used = []
+    bag_rows = base._bag_rows
+    monkeypatch.setattr(base, "_bag_rows", lambda *a: used.append(bag_rows(*a)) or used[-1])
+    bagged = RandomForestClassifier(N_TREES, random_state=0).fit(xtr, ytr, weight)
+    n_pad = base._coarse_bucket(len(ytr), 128)
+    assert used and used[-1] <= n_pad * (0.5 if zero_weights else 0.75)
+    monkeypatch.setattr(base, "_bag_rows", lambda weights, n_pad: n_pad)
+    every_row = RandomForestClassifier(N_TREES, random_state=0).fit(xtr, ytr, weight)
+    for name, array in bagged.tree_arrays_.items():
+        np.testing.assert_array_equal(array, every_row.tree_arrays_[name], err_msg=name)
+
+
 @pytest.mark.parametrize("chunk_size", [None, 200_000], ids=["all_at_once", "two_calls"])
 def test_accelerator_layout_grows_the_same_trees(monkeypatch, chunk_size):
     """On GPU / TPU trees grow vmapped, as many per call as chunk_size allows, with the full

@@ -107,8 +107,17 @@ def _first_max(score: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     return top[j, nodes], j, bin_at[j, nodes]
 
 
+def gather_bins(xb: jax.Array, rows: jax.Array, feats: jax.Array, by_feature: bool):
+    """Bins of samples `rows` at features `feats` (broadcast together) from xb laid out
+    (samples, features), or (features, samples) when `by_feature`: a node's samples, in
+    sample order, then read along one feature's row, where (samples, features) reads a cache
+    line per sample and feature (CPU: 8 MNIST trees 0.43 vs 0.45 s, same trees; GPU / TPU keep
+    (samples, features), not measured there)."""
+    return xb[feats, rows] if by_feature else xb[rows, feats]
+
+
 def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion, n_nodes,
-                 n_bins, n_stats, group, counted):
+                n_bins, n_stats, group, counted, by_feature):
     """Best (score, feature slot, bin, left stats) per node of a growth step, and node totals.
 
     `group` sampled-feature slots at a time (a `lax.fori_loop` over the k_used slots): the
@@ -130,7 +139,8 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
 
     def one_group(g, best):
         slots = g * G + jnp.arange(G)
-        bins = xb[rows, lax.dynamic_slice_in_dim(node_feats, g * G, G, axis=1)]  # (n, G)
+        bins = gather_bins(xb, rows, lax.dynamic_slice_in_dim(node_feats, g * G, G, axis=1),
+                           by_feature)                                            # (n, G)
         index = slot_offset + base[None] + bins.T.astype(jnp.int32)[:, :, None]  # (G, n, P)
         keep = active[None, :, None] & (slots < k_used)[:, None, None]
         index = jnp.where(keep, index, G * K * S1 * B)                   # dropped
@@ -174,7 +184,7 @@ def _occupied_rank(cell: jax.Array, n_cells: int) -> jax.Array:
 
 
 def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
-                        n_nodes, n_bins, n_stats, group, counted):
+                        n_nodes, n_bins, n_stats, group, counted, by_feature):
     """`best_splits` for at most len(rows) samples in all: the same splits, cheaper.
 
     Per sampled-feature slot, the (node, bin) cells holding samples are numbered in (node, bin)
@@ -201,7 +211,9 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
 
     def one_group(g, best):
         slots = g * G + jnp.arange(G)
-        bins = xb[rows, lax.dynamic_slice_in_dim(node_feats, g * G, G, axis=1)].T  # (G, W)
+        slot_feats = lax.dynamic_slice_in_dim(node_feats, g * G, G, axis=1)        # (W, G)
+        bins = (gather_bins(xb, rows.T, slot_feats.T, True) if by_feature
+                else xb[rows, slot_feats].T)                                      # (G, W)
         keep = active[None, :] & (slots < k_used)[:, None]
         cell = jnp.where(keep, local * B + bins.astype(jnp.int32), K * B)          # (G, W)
         slot = jnp.where(keep, _occupied_rank(cell, K * B), W)
