@@ -171,3 +171,17 @@ def test_occupied_rank_counts_distinct_smaller_cells(n_cells):
         seen = np.unique(row[row < n_cells])
         used = row < n_cells
         np.testing.assert_array_equal(got[used], np.searchsorted(seen, row[used]))
+
+
+def test_even_groups_fit_the_budget_with_the_least_padding():
+    """Feature slots per search group: within the budget, in the fewest groups, and the
+    padding of the last group smaller than the number of groups (equal sizes)."""
+    from gdm._forest.base import _even_groups
+
+    for k in range(1, 80):
+        for most in range(0, 40):
+            group = _even_groups(k, most)
+            n_groups = -(-k // group)
+            assert 1 <= group <= max(most, 1)
+            assert n_groups == -(-k // max(most, 1))
+            assert n_groups * group - k < n_groups

@@ -26,7 +26,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from gdm._buckets import bucket_size, pad_to
 from gdm._compile import on_accelerator
 from gdm._forest.binning import bin_features
-from gdm._forest.grow import NODE_ARRAYS, Fitted, grow_trees_fast, grow_trees_small
+from gdm._forest.grow import NODE_ARRAYS, TOP_NODES, Fitted, grow_trees_fast, grow_trees_small
 from gdm._forest.predict import apply_trees, mean_leaf_value, oob_sums
 from gdm._forest.sampling import bootstrap_counts
 from gdm._threads import effective_workers, map_chunks
@@ -78,6 +78,15 @@ def _bag_rows(weights: jax.Array, n_pad: int) -> int:
     in_bag = int(jnp.max(jnp.sum(weights > 0, axis=1)))
     step = -(-n_pad // 16)
     return min(n_pad, -(-in_bag // step) * step)
+
+
+def _even_groups(k: int, most: int) -> int:
+    """Feature slots per group of the split search: k slots in the fewest groups of at most
+    `most`, of equal size, not groups of `most` and a last one mostly padding (its slots are
+    computed all the same). MNIST, 28 features with room for 12: 3 groups of 10 (30 slots),
+    8 trees in 0.353 s, rather than 3 of 12 (36 slots), 0.372 s."""
+    n_groups = -(-k // max(most, 1))
+    return -(-k // n_groups)
 
 
 def _needs_counts(min_samples_leaf: int) -> bool:
@@ -215,11 +224,13 @@ class _BaseForest(BaseEstimator):
             windows = _windows(n_pad, WINDOW_DIVISORS)
             vmap_trees = False
         # Toy problems share programs across max_features; real ones scan no padding slots.
-        group = max(1, min(k_pad if toy else k, cells // (slot_cells * trees_at_once)))
+        k_slots = k_pad if toy else k
+        group = _even_groups(k_slots, cells // (slot_cells * trees_at_once))
+        top_group = _even_groups(k_slots, cells // (slot_cells * trees_at_once)
+                                 * node_chunk // min(TOP_NODES, node_chunk))
         # The compact search's arrays per slot: (channels + 2) x window and node x bin flags.
         compact_cells = windows[-1] * (hist_channels + 2) + node_chunk * n_bins
-        compact_group = max(1, min(k_pad if toy else k,
-                                   cells // (compact_cells * trees_at_once)))
+        compact_group = _even_groups(k_slots, cells // (compact_cells * trees_at_once))
         n_rows = -(-n_trees // tree_chunk) * tree_chunk  # trees padded to whole calls
         sw_pad = pad_to(sw.astype(np.float32), n_pad)
         counts = None
@@ -244,7 +255,8 @@ class _BaseForest(BaseEstimator):
         args = (xb.T if by_feature else xb, jnp.asarray(pad_to(target, n_pad)))
         static = dict(criterion=self._criterion, n_channels=n_channels_pad, k=k_pad,
                       node_chunk=node_chunk, n_bins=n_bins, capacity=2 * n_pad,
-                      group=group, compact_group=compact_group, windows=windows,
+                      group=group, top_group=top_group, compact_group=compact_group,
+                      windows=windows,
                       bag_rows=bag_rows, counted=counted, vmap_trees=vmap_trees,
                       by_feature=by_feature)
         # CPU: calls of tree_chunk trees run on n_jobs threads, each thread waiting for its

@@ -102,7 +102,8 @@ def _channels(target: jax.Array, w: jax.Array, count: jax.Array, criterion: str,
 
 
 def _grower(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k, node_chunk,
-             n_bins, capacity, group, compact_group, windows, bag_rows, counted, by_feature):
+             n_bins, capacity, group, top_group, compact_group, windows, bag_rows, counted,
+             by_feature):
     """One tree's (initial state, step(state, search), sizes(state)); see the module docstring.
     `sizes` gives the step's active samples and queued nodes, from which `choose_search` picks
     the step's search (a branch index): per tree on CPU, for the largest tree of a vmapped batch
@@ -195,7 +196,7 @@ def _grower(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k,
         def many_few_nodes(_):  # the first levels: all bagged samples, <= TOP_NODES nodes
             if K <= TOP_NODES:
                 return many(None)
-            out = full_search(feats=feats[:TOP_NODES], n_nodes=TOP_NODES)
+            out = full_search(feats=feats[:TOP_NODES], n_nodes=TOP_NODES, group=top_group)
             pad = lambda a, fill: jnp.concatenate(
                 [a, jnp.full((K - TOP_NODES,) + a.shape[1:], fill, a.dtype)])
             return (pad(out[0], -jnp.inf),) + tuple(pad(a, 0) for a in out[1:])
@@ -330,8 +331,8 @@ def fitted_arrays(trees: Trees, edges: jax.Array, criterion: str) -> Fitted:
 def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok: jax.Array,
                keys: jax.Array, limits: jax.Array, edges: jax.Array, *, criterion: str,
                n_channels: int, k: int, node_chunk: int, n_bins: int, capacity: int, group: int,
-               compact_group: int, windows: tuple[int, ...], bag_rows: int, counted: bool,
-               vmap_trees: bool, by_feature: bool = False) -> Fitted:
+               top_group: int, compact_group: int, windows: tuple[int, ...], bag_rows: int,
+               counted: bool, vmap_trees: bool, by_feature: bool = False) -> Fitted:
     """Grows len(weights) trees in one program; weights (n_trees, n) are per-tree sample
     weights (bootstrap counts x sample_weight x class_weight, 0 on padding). limits (float32) =
     (max_depth, min_samples_split, min_samples_leaf, min_weight_leaf, max_features); edges
@@ -345,7 +346,8 @@ def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok:
     vmapped scatters are several times slower per entry on XLA:CPU, and one tree's working set
     stays in cache)."""
     static = dict(criterion=criterion, n_channels=n_channels, k=k, node_chunk=node_chunk,
-                  n_bins=n_bins, capacity=capacity, group=group, compact_group=compact_group,
+                  n_bins=n_bins, capacity=capacity, group=group, top_group=top_group,
+                  compact_group=compact_group,
                   windows=windows, bag_rows=bag_rows, counted=counted, by_feature=by_feature)
     if vmap_trees:
         trees = _grow_lockstep(xb, target, weights, feature_ok, keys, limits, **static)
@@ -356,7 +358,8 @@ def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok:
 
 
 _STATIC = ("criterion", "n_channels", "k", "node_chunk", "n_bins", "capacity", "group",
-           "compact_group", "windows", "bag_rows", "vmap_trees", "counted", "by_feature")
+           "top_group", "compact_group", "windows", "bag_rows", "vmap_trees", "counted",
+           "by_feature")
 grow_trees_fast = jax.jit(grow_trees, static_argnames=_STATIC, compiler_options=NATIVE_FUSIONS)
 # Small problems (check_estimator, CV on toy data): LLVM optimisation level 0 halves compile
 # time, which dominates there; the run time stays in milliseconds.

@@ -217,13 +217,13 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
         keep = active[None, :] & (slots < k_used)[:, None]
         cell = jnp.where(keep, local * B + bins.astype(jnp.int32), K * B)          # (G, W)
         slot = jnp.where(keep, _occupied_rank(cell, K * B), W)
-        hist = jnp.zeros((G, S1, W + 1), jnp.float32).at[
+        hist = jnp.zeros((G, S1, W), jnp.float32).at[
             g_index[:, :, None], ids[None], slot[:, :, None]].add(
-            jnp.where(keep[:, :, None], vals[None], 0.0))[..., :W]             # (G, S1, W)
-        node_of = jnp.full((G, W + 1), K, jnp.int32).at[g_index, slot].set(
-            jnp.broadcast_to(local, (G, W)))[:, :W]
-        bin_of = jnp.zeros((G, W + 1), jnp.int32).at[g_index, slot].set(
-            bins.astype(jnp.int32))[:, :W]
+            vals[None], mode="drop")                                             # (G, S1, W)
+        node_of = jnp.full((G, W), K, jnp.int32).at[g_index, slot].set(
+            jnp.broadcast_to(local, (G, W)), mode="drop")
+        bin_of = jnp.zeros((G, W), jnp.int32).at[g_index, slot].set(
+            bins.astype(jnp.int32), mode="drop")
         segment = jnp.where(node_of < K, g_index * K + node_of, G * K)           # (G, W)
         at_node = jnp.minimum(node_of, K - 1)
         # Each node's (K, S1) sums at each slot, gathered straight into the (G, S1, W) layout:
