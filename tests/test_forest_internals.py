@@ -41,6 +41,10 @@ def check(x: np.ndarray, use: np.ndarray, max_bins: int) -> None:
     want = np.stack([np.searchsorted(expected[j], x[:, j], side="left")
                      for j in range(x.shape[1])], axis=1)
     np.testing.assert_array_equal(np.asarray(bins), want)
+    for device_sort in (False, True):  # (features, samples), numpy on two threads
+        by_feature = bin_features(x, use, max_bins, device_sort, by_feature=True, workers=2)
+        np.testing.assert_array_equal(by_feature[0], edges)
+        np.testing.assert_array_equal(np.asarray(by_feature[1]), want.T)
 
 
 @pytest.mark.parametrize("max_bins", [2, 16, 255, 256])
@@ -80,6 +84,10 @@ def test_padding_on_the_device_matches_the_host(monkeypatch):
     assert finite and on_device[2] and on_device[1].shape == shape
     np.testing.assert_array_equal(on_device[0], edges)
     np.testing.assert_array_equal(np.asarray(on_device[1]), np.asarray(bins))
+    by_feature = bin_features(x, use, 64, device_sort=False, shape=shape, by_feature=True,
+                              workers=3)  # columns split unevenly over the threads
+    np.testing.assert_array_equal(by_feature[0], edges)
+    np.testing.assert_array_equal(np.asarray(by_feature[1]), np.asarray(bins).T)
     for bad in (np.nan, np.inf, -np.inf):
         y = x.copy()
         y[np.flatnonzero(~use)[0], 5] = bad

@@ -172,8 +172,11 @@ class _BaseForest(BaseEstimator):
 
         # Bins from the samples that carry weight (sklearn drops zero-weight samples).
         n_pad, d_pad = _coarse_bucket(n, 128), _coarse_bucket(d, 16)
+        # CPU: binned (features, samples), the layout the split search reads (gather_bins).
         edges, xb, finite = bin_features(X, sw > 0, self.max_bins, device_sort=accelerator,
-                                         shape=(n_pad, d_pad))
+                                         shape=(n_pad, d_pad), by_feature=not accelerator,
+                                         workers=effective_workers(getattr(self, "n_jobs",
+                                                                           None)))
         if not finite:  # sklearn's own error
             assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
         n_bins_used = int(np.isfinite(edges).sum(axis=1).max()) + 1
@@ -252,7 +255,7 @@ class _BaseForest(BaseEstimator):
         limits = jnp.asarray([self.max_depth or big, min_split, min_leaf, min_weight, k],
                              jnp.float32)
         by_feature = not toy and not accelerator  # see split_search.gather_bins
-        args = (xb.T if by_feature else xb, jnp.asarray(pad_to(target, n_pad)))
+        args = (xb.T if toy and not accelerator else xb, jnp.asarray(pad_to(target, n_pad)))
         static = dict(criterion=self._criterion, n_channels=n_channels_pad, k=k_pad,
                       node_chunk=node_chunk, n_bins=n_bins, capacity=2 * n_pad,
                       group=group, top_group=top_group, compact_group=compact_group,

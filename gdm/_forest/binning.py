@@ -8,7 +8,8 @@ deduplicated. A sample falls in bin b iff edges[b-1] < x <= edges[b], so "bin <=
 "x <= edges[b]" agree at predict time.
 
 One jit-compiled program per padded shape (with numpy's sort on CPU, ~20x faster than
-XLA:CPU's): edges and bins of MNIST took 0.25 s in numpy, most of a GPU fit. Midpoints and
+XLA:CPU's, and numpy's searchsorted on threads there): edges and bins of MNIST took 0.25 s in
+numpy, most of a GPU fit. Midpoints and
 quantiles are computed in float32 as a/2 + b/2, which rounds the exact midpoint once, as
 numpy's float64 value cast to float32 does.
 """
@@ -22,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gdm._buckets import pad_to, pad_to_shape
+from gdm._threads import map_chunks
 
 DEVICE_PAD_CELLS = 2**20  # larger inputs are padded on the device (GPU / TPU)
 
@@ -41,7 +43,16 @@ def _bin(x, xs, n_used, q_lo, q_exact, *, max_bins):
     """(edges (d, max_bins - 1) padded with +inf, bins (n, d) uint8) of x (n, d) from xs, the
     used rows of each column sorted first (then +inf). q_lo / q_exact: numpy's quantile
     positions (see `bin_features`) among the used rows."""
-    n, d = x.shape
+    edges = _edges(xs, n_used, q_lo, q_exact, max_bins=max_bins)
+    # Number of edges below x: +inf padding never counts.
+    bins = jax.vmap(partial(jnp.searchsorted, side="left"), in_axes=(0, 1), out_axes=1)(edges, x)
+    return edges, bins.astype(jnp.uint8)
+
+
+@partial(jax.jit, static_argnames=("max_bins",))
+def _edges(xs, n_used, q_lo, q_exact, *, max_bins):
+    """The edges of `_bin`, from xs alone."""
+    n, d = xs.shape
     E = max_bins - 1
     row = jnp.arange(n)[:, None]
     prev = jnp.concatenate([xs[:1], xs[:-1]], axis=0)
@@ -54,27 +65,56 @@ def _bin(x, xs, n_used, q_lo, q_exact, *, max_bins):
     mid = prev / 2 + xs / 2
     mid = jnp.where(mid >= xs, prev, mid)
     at = jnp.where(distinct & (row > 0) & (n_unique <= max_bins), rank - 1, E)
-    few = jnp.full((d, E), jnp.inf, x.dtype).at[cols, at].set(mid, mode="drop")
+    few = jnp.full((d, E), jnp.inf, xs.dtype).at[cols, at].set(mid, mode="drop")
     # Many: quantiles of the used rows, deduplicated to the front of the row.
     lo = xs[q_lo]
     hi = xs[jnp.minimum(q_lo + 1, n - 1)]
     quant = jnp.where(q_exact[:, None], lo, lo / 2 + hi / 2).T  # (d, E), nondecreasing rows
     keep = jnp.concatenate([jnp.ones((d, 1), bool), quant[:, 1:] != quant[:, :-1]], axis=1)
     slot = jnp.where(keep, jnp.cumsum(keep, axis=1) - 1, E)
-    many = jnp.full((d, E), jnp.inf, x.dtype).at[jnp.arange(d)[:, None], slot].set(
+    many = jnp.full((d, E), jnp.inf, xs.dtype).at[jnp.arange(d)[:, None], slot].set(
         quant, mode="drop")
-    edges = jnp.where((n_unique > max_bins)[:, None], many, few)
-    # Number of edges below x: +inf padding never counts.
-    bins = jax.vmap(partial(jnp.searchsorted, side="left"), in_axes=(0, 1), out_axes=1)(edges, x)
-    return edges, bins.astype(jnp.uint8)
+    return jnp.where((n_unique > max_bins)[:, None], many, few)
+
+
+def _host_bins(x: np.ndarray, use: np.ndarray, max_bins: int, shape: tuple[int, int],
+               n_used: int, q_lo: np.ndarray, q_exact: np.ndarray, workers: int):
+    """The CPU path of `bin_features`: (edges, bins (d, n) numpy uint8). numpy sorts and
+    searches the unpadded columns on `workers` threads (it releases the GIL), the edges come
+    from `_edges`. MNIST: 0.24 s on 2 cores, where sorting the padded block and XLA:CPU's
+    searchsorted took 0.41 s; the same edges and bins."""
+    (n, d), (n_pad, d_pad) = x.shape, shape
+    xs = np.full(shape, np.inf, np.float32)
+    xs[:n_used, d:] = 0.0  # padded columns of used rows hold 0, as padded x does
+    masked = np.where(use[:n, None], x, np.float32(np.inf))
+    step = -(-d // workers)
+
+    def sort_columns(i: int) -> None:
+        columns = slice(i * step, min(d, (i + 1) * step))
+        xs[:n, columns] = np.sort(masked[:, columns], axis=0)
+
+    map_chunks(sort_columns, -(-d // step), workers)
+    edges = np.asarray(_edges(xs, n_used, q_lo, q_exact, max_bins=max_bins))
+    x_pad = pad_to_shape(x, shape)
+    bins = np.empty((d_pad, n_pad), np.uint8)  # padding is binned too, as x = 0
+    step = -(-d_pad // workers)
+
+    def search_columns(i: int) -> None:
+        for j in range(i * step, min(d_pad, (i + 1) * step)):
+            bins[j] = np.searchsorted(edges[j], x_pad[:, j], side="left")
+
+    map_chunks(search_columns, -(-d_pad // step), workers)
+    return edges, bins
 
 
 def bin_features(x: np.ndarray, use: np.ndarray, max_bins: int, device_sort: bool,
-                 shape: tuple[int, int] | None = None) -> tuple[np.ndarray, jax.Array, bool]:
+                 shape: tuple[int, int] | None = None, by_feature: bool = False,
+                 workers: int = 1) -> tuple[np.ndarray, jax.Array, bool]:
     """Edges (numpy float32, (d, max_bins - 1), +inf padded) from the rows where `use` is set
-    (sklearn drops zero-weight samples), the binned x (device uint8, (n, d)), and whether x is
-    all finite (checked on the device when `device_sort`, else True: the caller's input
-    validation checks it on the host).
+    (sklearn drops zero-weight samples), the binned x (device uint8, (n, d), or (d, n) when
+    `by_feature`), and whether x is all finite (checked on the device when `device_sort`,
+    else True: the caller's input validation checks it on the host). Without `device_sort`,
+    numpy works on `workers` threads.
 
     `shape`: x and use are padded to it (a size bucket) so that fits of nearby sizes share
     the program. device_sort: sort with XLA (for GPU / TPU) rather than numpy (for CPU, ~20x
@@ -96,7 +136,8 @@ def bin_features(x: np.ndarray, use: np.ndarray, max_bins: int, device_sort: boo
             x = jnp.asarray(pad_to_shape(np.asarray(x, np.float32), shape))
         xs, finite = _sort_used(x, use)
     else:
-        x = pad_to_shape(np.asarray(x, np.float32), shape)
-        xs = np.sort(np.where(use[:, None], x, np.float32(np.inf)), axis=0)
+        edges, bins = _host_bins(np.asarray(x, np.float32), use, max_bins, shape, n_used, q_lo,
+                                 pos == q_lo, workers)
+        return edges, jnp.asarray(bins if by_feature else bins.T), True
     edges, bins = _bin(x, xs, n_used, q_lo, pos == q_lo, max_bins=max_bins)
-    return np.asarray(edges), bins, bool(finite)
+    return np.asarray(edges), bins.T if by_feature else bins, bool(finite)
