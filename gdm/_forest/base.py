@@ -196,8 +196,9 @@ class _BaseForest(BaseEstimator):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         boot_key, tree_key = jax.random.split(jax.random.PRNGKey(seed))
         # Fewer queued nodes per step on smaller data: the first levels and the thin deep
-        # levels fill only part of a step, and a step costs the same however full it is.
-        node_chunk = min(self.node_chunk, max(8, n_pad // 64))
+        # levels fill only part of a step, and a step costs the same however full it is
+        # (n / 32, not n / 64: diabetes, 100 trees, 0.106 vs 0.138 s; MNIST keeps 32).
+        node_chunk = min(self.node_chunk, max(8, n_pad // 32))
         toy = (n_trees <= SMALL_CHUNK
                and node_chunk * k_pad * n_bins * (n_channels_pad + 1) * SMALL_CHUNK <= 2**22)
         cells = self.chunk_size or (ACCELERATOR_CELLS if accelerator else CPU_CELLS)
