@@ -260,9 +260,8 @@ class _BaseForest(BaseEstimator):
         static = dict(criterion=self._criterion, n_channels=n_channels_pad, k=k_pad,
                       node_chunk=node_chunk, n_bins=n_bins, capacity=2 * n_pad,
                       group=group, top_group=top_group, compact_group=compact_group,
-                      windows=windows,
-                      bag_rows=bag_rows, counted=counted, vmap_trees=vmap_trees,
-                      by_feature=by_feature)
+                      windows=windows, bag_rows=bag_rows, counted=counted,
+                      vmap_trees=vmap_trees, by_feature=by_feature)
         # CPU: calls of tree_chunk trees run on n_jobs threads, each thread waiting for its
         # call (XLA:CPU keeps a growth step's small ops mostly on one core). MNIST, 100 trees,
         # 2 cores, same process: n_jobs=1 6.0 s, 2 threads 4.9 s; dispatching all 13 calls

@@ -347,8 +347,8 @@ def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok:
     stays in cache)."""
     static = dict(criterion=criterion, n_channels=n_channels, k=k, node_chunk=node_chunk,
                   n_bins=n_bins, capacity=capacity, group=group, top_group=top_group,
-                  compact_group=compact_group,
-                  windows=windows, bag_rows=bag_rows, counted=counted, by_feature=by_feature)
+                  compact_group=compact_group, windows=windows, bag_rows=bag_rows,
+                  counted=counted, by_feature=by_feature)
     if vmap_trees:
         trees = _grow_lockstep(xb, target, weights, feature_ok, keys, limits, **static)
     else:

@@ -203,8 +203,11 @@ def _gini_compact_score(left, node_sums, t_weights, g_index, slot, ends, at_node
     """Gini scores (G, W) of compact slots from their left sums (restarted at each node):
     sum_c R_c^2 = sum_c T_c^2 - 2 sum_c T_c L_c + sum_c L_c^2, where sum_c T_c L_c is the
     cumulative sum of each sample's weight times its node's total of its class (restarted
-    the same way), so node totals enter only as per-node scalars: exact for integer weights
-    (bootstrap counts) below 2**24, as the per-channel form is."""
+    the same way), so node totals enter only as per-node scalars. With integer weights
+    (bootstrap counts) every term is exact while it stays below 2**24 (nodes of up to ~4,000
+    samples, e.g. all of MNIST's compact windows), so the scores, and the splits, are those
+    of `best_splits`; past that both forms round, differently, which can break an exact tie
+    between two splits the other way."""
     classes = left.shape[1] - (1 if counted else 0)
     totals = node_sums[:, :classes]
     t2 = (totals * totals).sum(-1)                                                 # (K,)
@@ -272,10 +275,6 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
             bins.astype(jnp.int32), mode="drop")
         segment = jnp.where(node_of < K, g_index * K + node_of, G * K)           # (G, W)
         at_node = jnp.minimum(node_of, K - 1)
-        # Each node's (K, S1) sums at each slot, gathered straight into the (G, S1, W) layout:
-        # gathering (G, W, S1) rows and transposing them (moveaxis) took two transpose kernels
-        # over arrays of that size on a GPU, 12 of the 71 ms of a MNIST fit on an H200 (a
-        # flat element-wise gather was slower there: 0.088 s vs 0.081 s a fit).
         if criterion == "gini":
             # Node m's sums are subtracted at the first slot of node m + 1, so the cumulative
             # sum restarts at each node: no (G, S1, W) gathers of the nodes' sums.
@@ -285,6 +284,10 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
             score = _gini_compact_score(left, node_sums, t_weights, g_index, slot, ends,
                                         at_node, limits, counted)
         else:
+            # Each node's (K, S1) sums at each slot, gathered straight into the (G, S1, W)
+            # layout: gathering (G, W, S1) rows and transposing them (moveaxis) took two
+            # transpose kernels over arrays of that size on a GPU, 12 of the 71 ms of a MNIST
+            # fit on an H200 (a flat element-wise gather was slower: 0.088 vs 0.081 s a fit).
             gather = lambda a: jnp.take_along_axis(a.T[None], at_node[:, None, :], axis=2)
             left = _cumsum_bins(hist) - gather(before)                            # (G, S1, W)
             score = _scored(left, gather(node_sums), limits, criterion, counted)
