@@ -78,31 +78,34 @@ def _edges(xs, n_used, q_lo, q_exact, *, max_bins):
 
 def _host_bins(x: np.ndarray, use: np.ndarray, max_bins: int, shape: tuple[int, int],
                n_used: int, q_lo: np.ndarray, q_exact: np.ndarray, workers: int):
-    """The CPU path of `bin_features`: (edges, bins (d, n) numpy uint8). numpy sorts the
-    unpadded columns and bins every column on `workers` threads (it releases the GIL); the
-    edges come from `_edges`. MNIST: 0.24 s on 2 cores, where sorting the padded block and XLA:CPU's
+    """The CPU path of `bin_features`: (edges, bins (d, n) numpy uint8). numpy sorts and bins
+    the unpadded columns on `workers` threads (it releases the GIL); the edges come from
+    `_edges`. MNIST: 0.24 s on 2 cores, where sorting the padded block and XLA:CPU's
     searchsorted took 0.41 s; the same edges and bins."""
     (n, d), (n_pad, d_pad) = x.shape, shape
+
+    def by_columns(fn) -> None:  # fn(columns) on slices of the d columns, one per thread
+        step = -(-d // workers)
+        map_chunks(lambda i: fn(slice(i * step, min(d, (i + 1) * step))), -(-d // step),
+                   workers)
+
     xs = np.full(shape, np.inf, np.float32)
     xs[:n_used, d:] = 0.0  # padded columns of used rows hold 0, as padded x does
     masked = np.where(use[:n, None], x, np.float32(np.inf))
-    step = -(-d // workers)
 
-    def sort_columns(i: int) -> None:
-        columns = slice(i * step, min(d, (i + 1) * step))
+    def sort(columns: slice) -> None:
         xs[:n, columns] = np.sort(masked[:, columns], axis=0)
 
-    map_chunks(sort_columns, -(-d // step), workers)
+    by_columns(sort)
     edges = np.asarray(_edges(xs, n_used, q_lo, q_exact, max_bins=max_bins))
-    x_pad = pad_to_shape(x, shape)
-    bins = np.empty((d_pad, n_pad), np.uint8)  # padding is binned too, as x = 0
-    step = -(-d_pad // workers)
+    bins = np.zeros((d_pad, n_pad), np.uint8)  # padded columns have no edges: bin 0
 
-    def search_columns(i: int) -> None:
-        for j in range(i * step, min(d_pad, (i + 1) * step)):
-            bins[j] = np.searchsorted(edges[j], x_pad[:, j], side="left")
+    def search(columns: slice) -> None:
+        for j in range(columns.start, columns.stop):
+            bins[j, :n] = np.searchsorted(edges[j], x[:, j], side="left")
+            bins[j, n:] = np.searchsorted(edges[j], np.float32(0), side="left")  # padded x = 0
 
-    map_chunks(search_columns, -(-d_pad // step), workers)
+    by_columns(search)
     return edges, bins
 
 
