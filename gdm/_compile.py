@@ -9,10 +9,16 @@ distance matmuls and the HMM EM step were faster with the default, so they keep 
 is experimental and backend-specific, so it is used only if this jaxlib accepts it; elsewhere
 (GPU, TPU, other versions) it is empty.
 
+`FAST_MIN_MAX` lets XLA:CPU compile min / max without NaN propagation (one instruction instead
+of a compare and select): forest growth 3-8% (16 MNIST trees on two threads) and categorical
+Viterbi ~5%, with the same trees and paths. Only for kernels whose min / max never see a NaN:
+their inputs are checked finite and their arithmetic guards 0 / 0 and log 0.
+
 `WIDE_VECTORS` lets LLVM use 512-bit vectors where the CPU has them (AVX-512): XLA:CPU asks for
 256 by default. The HMM time loops, compute-bound float64 arithmetic on (states, sequences)
 blocks, ran 1.2-1.6x faster with it on the project's AMD EPYC (AVX-512) machine; the forest's
-scatter-bound growth gained ~4%, within noise. A CPU without AVX-512 ignores the preference.
+scatter-bound growth 2.5-4% (16 MNIST trees on 2 threads, three A/B runs in one process; the
+same trees). A CPU without AVX-512 ignores the preference.
 """
 
 from __future__ import annotations
@@ -39,5 +45,6 @@ def _supported(options: dict) -> dict:
 NATIVE_FUSIONS: dict = _supported(
     {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION"})
 WIDE_VECTORS: dict = _supported({"xla_cpu_prefer_vector_width": 512})
+FAST_MIN_MAX: dict = _supported({"xla_cpu_enable_fast_min_max": True})
 # Small problems, where compiling dominates: LLVM optimisation level 0 (if accepted).
 FAST_COMPILE: dict = _supported({"xla_backend_optimization_level": 0})

@@ -53,6 +53,23 @@ def test_compacted_deep_steps_grow_the_same_trees(monkeypatch, criterion):
         np.testing.assert_array_equal(array, full.tree_arrays_[name], err_msg=name)
 
 
+def test_first_level_searches_grow_the_same_trees(monkeypatch):
+    """Steps of the first levels (all samples, at most 2, 8 or 16 queued nodes) search that many
+    node slots, not node_chunk; searching all node_chunk slots in every such step must grow
+    identical trees. The compact windows are kept small so that these searches run for the
+    first five levels and deeper."""
+    from gdm._forest import base
+
+    xtr, _, ytr, _ = split(load_digits)
+    monkeypatch.setattr(base, "WINDOW_DIVISORS", (64,))
+    assert base.TOP_SLOTS == (2, 8, 16)
+    first_levels = RandomForestClassifier(N_TREES, random_state=0).fit(xtr, ytr)
+    monkeypatch.setattr(base, "TOP_SLOTS", ())
+    full = RandomForestClassifier(N_TREES, random_state=0).fit(xtr, ytr)
+    for name, array in first_levels.tree_arrays_.items():
+        np.testing.assert_array_equal(array, full.tree_arrays_[name], err_msg=name)
+
+
 @pytest.mark.parametrize("zero_weights", [False, True], ids=["bootstrap", "sample_weight_0"])
 def test_full_search_over_the_bag_grows_the_same_trees(monkeypatch, zero_weights):
     """The full searches scan only a window of the samples that carry weight (`_bag_rows`),

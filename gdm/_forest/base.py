@@ -26,7 +26,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from gdm._buckets import bucket_size, pad_to
 from gdm._compile import on_accelerator
 from gdm._forest.binning import bin_features
-from gdm._forest.grow import NODE_ARRAYS, TOP_NODES, Fitted, grow_trees_fast, grow_trees_small
+from gdm._forest.grow import NODE_ARRAYS, Fitted, grow_trees_fast, grow_trees_small
 from gdm._forest.predict import apply_trees, mean_leaf_value, oob_sums
 from gdm._forest.sampling import bootstrap_counts
 from gdm._threads import effective_workers, map_chunks
@@ -58,15 +58,22 @@ def _windows(n_pad: int, divisors: tuple[float, ...]) -> tuple[int, ...]:
 
 SMALL_CHUNK = 8
 TREES_PER_CALL = 8  # real problems: trees per compiled call (one after another inside it)
-# Steps whose nodes hold at most n / 16 (else 3n / 32, n / 8, 3n / 16, n / 4) samples search
-# only those samples, in the smallest window they fit: a step costs about its window. MNIST, 8
-# trees in one process: 0.37 s with these, 0.41 s with (16, 8, 4), 0.44 s with (8, 4); adding
-# n / 32 and 3n / 64 gained nothing. Each window is a compiled branch (+0.6 s cold).
-WINDOW_DIVISORS = (16, 32 / 3, 8, 16 / 3, 4)
+# Steps whose nodes hold at most n / 16 (else 3n / 32, n / 8, 3n / 16, n / 4, 3n / 8) samples
+# search only those samples, in the smallest window they fit: a step costs about its window.
+# MNIST, 8 trees in one process: 0.37 s with (16, ..., 4), 0.41 s with (16, 8, 4), 0.44 s with
+# (8, 4); adding n / 32 and 3n / 64 gained nothing, 3n / 8 3% (n / 2 nothing more). Each
+# window is a compiled branch (+0.6 s cold).
+WINDOW_DIVISORS = (16, 32 / 3, 8, 16 / 3, 4, 8 / 3)
 # GPU / TPU (trees in lockstep, windows for the largest tree): MNIST on an H200, 0.149 s with
 # these, 0.158 s with (32, 16, 8), 0.157 s adding 2 (and twice the compile time), 0.186 s
 # with the full search in every step.
 ACCELERATOR_WINDOW_DIVISORS = (32, 16, 8, 4)
+# Steps of the first levels (all samples, at most this many nodes) search this many node
+# slots rather than node_chunk. CPU adds 16 for the fifth level (MNIST, 16 trees on 2 threads:
+# 0.295 vs 0.302 s) and 2 for the first two (48 trees: 1.19 vs 1.22 s; 2, 4, 8, 16 gained
+# nothing more); GPU / TPU keep 8, as measured there.
+TOP_SLOTS = (2, 8, 16)
+ACCELERATOR_TOP_SLOTS = (8,)
 CPU_CELLS = 2**20  # default chunk_size on CPU: a step's histograms stay in cache
 ACCELERATOR_CELLS = 2**29  # default chunk_size on GPU / TPU: 2 GB of histograms per step
 
@@ -231,10 +238,14 @@ class _BaseForest(BaseEstimator):
         # Toy problems share programs across max_features; real ones scan no padding slots.
         k_slots = k_pad if toy else k
         group = _even_groups(k_slots, cells // (slot_cells * trees_at_once))
-        top_group = _even_groups(k_slots, cells // (slot_cells * trees_at_once)
-                                 * node_chunk // min(TOP_NODES, node_chunk))
-        # The compact search's arrays per slot: (channels + 2) x window and node x bin flags.
-        compact_cells = windows[-1] * (hist_channels + 2) + node_chunk * n_bins
+        tops = tuple((slots, _even_groups(k_slots, cells // (slot_cells * trees_at_once)
+                                          * node_chunk // min(slots, node_chunk)))
+                     for slots in (ACCELERATOR_TOP_SLOTS if accelerator else TOP_SLOTS))
+        # The compact search's arrays per slot: (channels + 2) x window and node x bin flags,
+        # sized on CPU for windows up to n / 4: the 3n / 8 one runs in the same group (MNIST:
+        # all 28 features, 4 MB; 8 trees 0.294 s, vs 0.308 s in two groups).
+        group_window = windows[-1] if toy or accelerator else min(windows[-1], n_pad // 4)
+        compact_cells = group_window * (hist_channels + 2) + node_chunk * n_bins
         compact_group = _even_groups(k_slots, cells // (compact_cells * trees_at_once))
         n_rows = -(-n_trees // tree_chunk) * tree_chunk  # trees padded to whole calls
         sw_pad = pad_to(sw.astype(np.float32), n_pad)
@@ -261,7 +272,7 @@ class _BaseForest(BaseEstimator):
                 jnp.asarray(pad_to(target, n_pad)))
         static = dict(criterion=self._criterion, n_channels=n_channels_pad, k=k_pad,
                       node_chunk=node_chunk, n_bins=n_bins, capacity=2 * n_pad,
-                      group=group, top_group=top_group, compact_group=compact_group,
+                      group=group, tops=tops, compact_group=compact_group,
                       windows=windows, bag_rows=bag_rows, counted=counted,
                       vmap_trees=vmap_trees, by_feature=by_feature)
         # CPU: calls of tree_chunk trees run on n_jobs threads, each thread waiting for its

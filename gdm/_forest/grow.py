@@ -7,7 +7,7 @@ appends the children. Pure nodes and nodes stopped by the min_samples / max_dept
 enter the queue, so growth ends as soon as every tree is done. The step runs in a
 `lax.while_loop`, so compile time does not depend on depth.
 
-Where the time goes on XLA:CPU, and the answers (MNIST, 100 trees: 32 s -> ~3.2 s):
+Where the time goes on XLA:CPU, and the answers (MNIST, 100 trees: 32 s -> ~2.2 s):
 - the histograms of all sampled features of a step are tens of MB per tree, so building and
   scanning them was memory-bound: features are scanned in groups sized by `chunk_size`, each
   group's histogram staying in cache (`split_search.best_splits`);
@@ -15,14 +15,16 @@ Where the time goes on XLA:CPU, and the answers (MNIST, 100 trees: 32 s -> ~3.2 
   occupied (node, bin) cells of those samples are scanned (`split_search.best_splits_compact`),
   all sampled features in one group (`compact_group`: its arrays are small, and each group
   costs ~70 XLA ops, whose dispatch was a tenth of the fit);
-- the first levels' steps hold all samples but at most TOP_NODES nodes: they scan that many
+- the first levels' steps hold all samples but at most 2, 8 or 16 nodes: they scan that many
   node slots, not node_chunk;
 - only samples of positive weight are ever active, and with bootstrap ~37% of the rows have
   none: the full searches scan a compacted window of `bag_rows` samples (MNIST: 0.42 vs
   0.48 s for 8 trees; top-level steps 3.8 -> 1.7 ms, other full steps 6.5 -> 3.7 ms);
 - vmapped scatters are several times slower per entry than plain ones: real problems grow
   their trees one after another (`lax.map`); toy problems, where per-step overhead dominates,
-  stay vmapped.
+  stay vmapped;
+- min / max compile without NaN propagation (`FAST_MIN_MAX`: no NaN reaches them), 3-8%, and
+  with 512-bit vectors where the CPU has them (`WIDE_VECTORS`), 2.5-4%.
 On GPU / TPU the opposite holds: a step's kernels are fast and its launches and loop test
 dominate, so trees grow in lockstep, vmapped, as many per program as the memory budget allows.
 Each step picks its search (compact window, first-level slots, full) for the largest tree of
@@ -47,12 +49,11 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from gdm._compile import FAST_COMPILE, NATIVE_FUSIONS
+from gdm._compile import FAST_COMPILE, FAST_MIN_MAX, NATIVE_FUSIONS, WIDE_VECTORS
 from gdm._forest.sampling import draws_suffice, sample_features
 from gdm._forest.split_search import best_splits, best_splits_compact, gather_bins, weight_of
 
 PURE_TOL = 1e-7
-TOP_NODES = 8  # steps of the first levels (at most this many nodes) search this many slots
 
 
 class Trees(NamedTuple):
@@ -102,7 +103,7 @@ def _channels(target: jax.Array, w: jax.Array, count: jax.Array, criterion: str,
 
 
 def _grower(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k, node_chunk,
-             n_bins, capacity, group, top_group, compact_group, windows, bag_rows, counted,
+             n_bins, capacity, group, tops, compact_group, windows, bag_rows, counted,
              by_feature):
     """One tree's (initial state, step(state, search), sizes(state)); see the module docstring.
     `sizes` gives the step's active samples and queued nodes, from which `choose_search` picks
@@ -193,19 +194,23 @@ def _grower(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k,
         def many(_):
             return full_search()
 
-        def many_few_nodes(_):  # the first levels: all bagged samples, <= TOP_NODES nodes
-            if K <= TOP_NODES:
-                return many(None)
-            out = full_search(feats=feats[:TOP_NODES], n_nodes=TOP_NODES, group=top_group)
-            pad = lambda a, fill: jnp.concatenate(
-                [a, jnp.full((K - TOP_NODES,) + a.shape[1:], fill, a.dtype)])
-            return (pad(out[0], -jnp.inf),) + tuple(pad(a, 0) for a in out[1:])
+        def few_nodes(slots, group):  # the first levels: all bagged samples, <= slots nodes
+            def search(_):
+                if K <= slots:
+                    return many(None)
+                out = full_search(feats=feats[:slots], n_nodes=slots, group=group)
+                pad = lambda a, fill: jnp.concatenate(
+                    [a, jnp.full((K - slots,) + a.shape[1:], fill, a.dtype)])
+                return (pad(out[0], -jnp.inf),) + tuple(pad(a, 0) for a in out[1:])
+            return search
 
         if windows[-1] >= n:
             best_score, best_j, best_b, best_left, node_total = many(None)
         else:
             best_score, best_j, best_b, best_left, node_total = lax.switch(
-                search, [few(w) for w in windows] + [many_few_nodes, many], None)
+                search, [few(w) for w in windows]
+                + [few_nodes(*top) for top in tops]
+                + [many], None)
         split = valid & jnp.isfinite(best_score)
         rows = jnp.arange(K)
         best_f = feats[rows, best_j]
@@ -249,14 +254,15 @@ def _grower(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k,
 
 
 def choose_search(n_active: jax.Array, n_queued: jax.Array, windows: tuple[int, ...],
-                  node_chunk: int) -> jax.Array:
+                  node_chunk: int, tops: tuple[tuple[int, int], ...]) -> jax.Array:
     """Branch of a step's `lax.switch`: the smallest compact window holding the step's active
-    samples, else the full search over TOP_NODES node slots when at most that many nodes are
-    queued, else the full search."""
-    top = (n_queued <= TOP_NODES) & (node_chunk > TOP_NODES)
+    samples, else the full search over the fewest node slots of `tops` ((slots, feature
+    group) pairs, ascending) that hold the queued nodes (if fewer than node_chunk), else the
+    full search."""
+    few = jnp.asarray([(n_queued <= slots) & (node_chunk > slots) for slots, _ in tops] + [True])
     fits = n_active <= jnp.asarray(windows)
-    return jnp.where(fits.any(), jnp.argmax(fits),
-                     jnp.where(top, len(windows), len(windows) + 1))
+    top = jnp.argmax(few)  # len(tops): none holds them
+    return jnp.where(fits.any(), jnp.argmax(fits), len(windows) + top)
 
 
 def _trees(s) -> Trees:
@@ -267,7 +273,8 @@ def _trees(s) -> Trees:
 def _grow_one(xb, target, w, feature_ok, key, limits, **static) -> Trees:
     """One tree, each step choosing its own search."""
     state, step, sizes = _grower(xb, target, w, feature_ok, key, limits, **static)
-    choose = partial(choose_search, windows=static["windows"], node_chunk=static["node_chunk"])
+    choose = partial(choose_search, windows=static["windows"], node_chunk=static["node_chunk"],
+                     tops=static["tops"])
     s = lax.while_loop(lambda s: s["qhead"] < s["qtail"],
                        lambda s: step(s, choose(*sizes(s)[:2])), state)
     return _trees(s)
@@ -278,7 +285,8 @@ def _grow_lockstep(xb, target, weights, feature_ok, keys, limits, **static) -> T
     largest tree, an unbatched branch index, so only that branch runs (vmapping `_grow_one`
     would batch the index and run every branch of the switch)."""
     grower = lambda w, key: _grower(xb, target, w, feature_ok, key, limits, **static)
-    choose = partial(choose_search, windows=static["windows"], node_chunk=static["node_chunk"])
+    choose = partial(choose_search, windows=static["windows"], node_chunk=static["node_chunk"],
+                     tops=static["tops"])
 
     def body(states):
         n_active, n_queued, suffice = jax.vmap(lambda w, key, s: grower(w, key)[2](s))(
@@ -331,22 +339,24 @@ def fitted_arrays(trees: Trees, edges: jax.Array, criterion: str) -> Fitted:
 def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok: jax.Array,
                keys: jax.Array, limits: jax.Array, edges: jax.Array, *, criterion: str,
                n_channels: int, k: int, node_chunk: int, n_bins: int, capacity: int, group: int,
-               top_group: int, compact_group: int, windows: tuple[int, ...], bag_rows: int,
-               counted: bool, vmap_trees: bool, by_feature: bool = False) -> Fitted:
+               tops: tuple[tuple[int, int], ...], compact_group: int, windows: tuple[int, ...],
+               bag_rows: int, counted: bool, vmap_trees: bool,
+               by_feature: bool = False) -> Fitted:
     """Grows len(weights) trees in one program; weights (n_trees, n) are per-tree sample
     weights (bootstrap counts x sample_weight x class_weight, 0 on padding). limits (float32) =
     (max_depth, min_samples_split, min_samples_leaf, min_weight_leaf, max_features); edges
     (n_features, n_bins - 1) the bin edges, for the thresholds. bag_rows >= the most samples
     of positive weight in any tree: the full searches scan that many (compacted) rows, not n.
     by_feature: xb is laid out (features, samples) (`split_search.gather_bins`), else
-    (samples, features).
+    (samples, features). tops: (node slots, feature group) of the first levels' searches
+    (`choose_search`).
 
     vmap_trees: in lockstep, vmapped (GPU / TPU, and toy problems, where a step is tiny and
     per-step overhead dominates) or one after another with `lax.map` (real problems on CPU:
     vmapped scatters are several times slower per entry on XLA:CPU, and one tree's working set
     stays in cache)."""
     static = dict(criterion=criterion, n_channels=n_channels, k=k, node_chunk=node_chunk,
-                  n_bins=n_bins, capacity=capacity, group=group, top_group=top_group,
+                  n_bins=n_bins, capacity=capacity, group=group, tops=tops,
                   compact_group=compact_group, windows=windows, bag_rows=bag_rows,
                   counted=counted, by_feature=by_feature)
     if vmap_trees:
@@ -358,9 +368,10 @@ def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok:
 
 
 _STATIC = ("criterion", "n_channels", "k", "node_chunk", "n_bins", "capacity", "group",
-           "top_group", "compact_group", "windows", "bag_rows", "vmap_trees", "counted",
+           "tops", "compact_group", "windows", "bag_rows", "vmap_trees", "counted",
            "by_feature")
-grow_trees_fast = jax.jit(grow_trees, static_argnames=_STATIC, compiler_options=NATIVE_FUSIONS)
+grow_trees_fast = jax.jit(grow_trees, static_argnames=_STATIC,
+                          compiler_options=NATIVE_FUSIONS | FAST_MIN_MAX | WIDE_VECTORS)
 # Small problems (check_estimator, CV on toy data): LLVM optimisation level 0 halves compile
 # time, which dominates there; the run time stays in milliseconds.
 grow_trees_small = jax.jit(grow_trees, static_argnames=_STATIC,
