@@ -238,9 +238,12 @@ class _BaseForest(BaseEstimator):
         # Toy problems share programs across max_features; real ones scan no padding slots.
         k_slots = k_pad if toy else k
         group = _even_groups(k_slots, cells // (slot_cells * trees_at_once))
+        # (node slots, feature group) of the first levels' searches; none of node_chunk or
+        # more (their branch would compile the full search again).
         tops = tuple((slots, _even_groups(k_slots, cells // (slot_cells * trees_at_once)
-                                          * node_chunk // min(slots, node_chunk)))
-                     for slots in (ACCELERATOR_TOP_SLOTS if accelerator else TOP_SLOTS))
+                                          * node_chunk // slots))
+                     for slots in (ACCELERATOR_TOP_SLOTS if accelerator else TOP_SLOTS)
+                     if slots < node_chunk)
         # The compact search's arrays per slot: (channels + 2) x window and node x bin flags,
         # sized on CPU for windows up to n / 4: the 3n / 8 one runs in the same group (MNIST:
         # all 28 features, 4 MB; 8 trees 0.294 s, vs 0.308 s in two groups).
