@@ -237,11 +237,11 @@ class _BaseForest(BaseEstimator):
             vmap_trees = False
         # Toy problems share programs across max_features; real ones scan no padding slots.
         k_slots = k_pad if toy else k
-        group = _even_groups(k_slots, cells // (slot_cells * trees_at_once))
+        room = cells // (slot_cells * trees_at_once)  # feature slots per full-search group
+        group = _even_groups(k_slots, room)
         # (node slots, feature group) of the first levels' searches; none of node_chunk or
         # more (their branch would compile the full search again).
-        tops = tuple((slots, _even_groups(k_slots, cells // (slot_cells * trees_at_once)
-                                          * node_chunk // slots))
+        tops = tuple((slots, _even_groups(k_slots, room * node_chunk // slots))
                      for slots in (ACCELERATOR_TOP_SLOTS if accelerator else TOP_SLOTS)
                      if slots < node_chunk)
         # The compact search's arrays per slot: (channels + 2) x window and node x bin flags,

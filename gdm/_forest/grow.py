@@ -194,10 +194,8 @@ def _grower(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k,
         def many(_):
             return full_search()
 
-        def few_nodes(slots, group):  # the first levels: all bagged samples, <= slots nodes
+        def few_nodes(slots, group):  # the first levels: all bagged samples, <= slots < K nodes
             def search(_):
-                if K <= slots:
-                    return many(None)
                 out = full_search(feats=feats[:slots], n_nodes=slots, group=group)
                 pad = lambda a, fill: jnp.concatenate(
                     [a, jnp.full((K - slots,) + a.shape[1:], fill, a.dtype)])
@@ -254,12 +252,12 @@ def _grower(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k,
 
 
 def choose_search(n_active: jax.Array, n_queued: jax.Array, windows: tuple[int, ...],
-                  node_chunk: int, tops: tuple[tuple[int, int], ...]) -> jax.Array:
+                  tops: tuple[tuple[int, int], ...]) -> jax.Array:
     """Branch of a step's `lax.switch`: the smallest compact window holding the step's active
     samples, else the full search over the fewest node slots of `tops` ((slots, feature
-    group) pairs, ascending) that hold the queued nodes (if fewer than node_chunk), else the
-    full search."""
-    few = jnp.asarray([(n_queued <= slots) & (node_chunk > slots) for slots, _ in tops] + [True])
+    group) pairs, ascending, slots < node_chunk) that hold the queued nodes, else the full
+    search."""
+    few = jnp.asarray([n_queued <= slots for slots, _ in tops] + [True])
     fits = n_active <= jnp.asarray(windows)
     top = jnp.argmax(few)  # len(tops): none holds them
     return jnp.where(fits.any(), jnp.argmax(fits), len(windows) + top)
@@ -273,8 +271,7 @@ def _trees(s) -> Trees:
 def _grow_one(xb, target, w, feature_ok, key, limits, **static) -> Trees:
     """One tree, each step choosing its own search."""
     state, step, sizes = _grower(xb, target, w, feature_ok, key, limits, **static)
-    choose = partial(choose_search, windows=static["windows"], node_chunk=static["node_chunk"],
-                     tops=static["tops"])
+    choose = partial(choose_search, windows=static["windows"], tops=static["tops"])
     s = lax.while_loop(lambda s: s["qhead"] < s["qtail"],
                        lambda s: step(s, choose(*sizes(s)[:2])), state)
     return _trees(s)
@@ -285,8 +282,7 @@ def _grow_lockstep(xb, target, weights, feature_ok, keys, limits, **static) -> T
     largest tree, an unbatched branch index, so only that branch runs (vmapping `_grow_one`
     would batch the index and run every branch of the switch)."""
     grower = lambda w, key: _grower(xb, target, w, feature_ok, key, limits, **static)
-    choose = partial(choose_search, windows=static["windows"], node_chunk=static["node_chunk"],
-                     tops=static["tops"])
+    choose = partial(choose_search, windows=static["windows"], tops=static["tops"])
 
     def body(states):
         n_active, n_queued, suffice = jax.vmap(lambda w, key, s: grower(w, key)[2](s))(
@@ -348,8 +344,8 @@ def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok:
     (n_features, n_bins - 1) the bin edges, for the thresholds. bag_rows >= the most samples
     of positive weight in any tree: the full searches scan that many (compacted) rows, not n.
     by_feature: xb is laid out (features, samples) (`split_search.gather_bins`), else
-    (samples, features). tops: (node slots, feature group) of the first levels' searches
-    (`choose_search`).
+    (samples, features). tops: (node slots, feature group) of the first levels' searches,
+    ascending, slots < node_chunk (`choose_search`).
 
     vmap_trees: in lockstep, vmapped (GPU / TPU, and toy problems, where a step is tiny and
     per-step overhead dominates) or one after another with `lax.map` (real problems on CPU:
