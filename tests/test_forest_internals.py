@@ -181,6 +181,28 @@ def test_occupied_rank_counts_distinct_smaller_cells(n_cells):
         np.testing.assert_array_equal(got[used], np.searchsorted(seen, row[used]))
 
 
+def test_score_keys_order_as_the_scores():
+    """The compact search takes its segment max over int32 keys of the float32 scores: the
+    keys must order as the scores (negative entropy scores, zeros of both signs, -inf) and
+    map back to them, and keys below that of -inf (an empty segment) to -inf."""
+    import jax.numpy as jnp
+
+    from gdm._forest.split_search import _key_score, _ordered_key
+
+    rng = np.random.default_rng(0)
+    tiny = np.finfo(np.float32).tiny  # XLA:CPU flushes subnormals to zero: not compared
+    scores = np.concatenate([rng.normal(scale=1e3, size=500), rng.normal(size=500),
+                             [0.0, -0.0, -np.inf, np.finfo(np.float32).max, tiny, -tiny]]
+                            ).astype(np.float32)
+    keys = np.asarray(_ordered_key(jnp.asarray(scores)))
+    a, b = np.meshgrid(np.arange(scores.size), np.arange(scores.size))
+    np.testing.assert_array_equal(keys[a] < keys[b], scores[a] < scores[b])
+    np.testing.assert_array_equal(keys[a] == keys[b], scores[a] == scores[b])
+    np.testing.assert_array_equal(np.asarray(_key_score(jnp.asarray(keys))), scores + 0.0)
+    empty = jnp.asarray([np.iinfo(np.int32).min], jnp.int32)
+    assert np.asarray(_key_score(empty))[0] == -np.inf
+
+
 def test_even_groups_fit_the_budget_with_the_least_padding():
     """Feature slots per search group: within the budget, in the fewest groups, and the
     padding of the last group smaller than the number of groups (equal sizes)."""

@@ -34,9 +34,9 @@ from gdm._threads import effective_workers, map_chunks
 CHUNK_DOC = """node_chunk : int, default=32
         Queued nodes per tree whose histograms are built in one growth step.
     chunk_size : int or None, default=None
-        Histogram cells (float32) built at once, about 4 bytes each. On CPU (None: 2**20) a
+        Histogram cells (float32) built at once, about 4 bytes each. On CPU (None: 2**19) a
         growth step scans its nodes' sampled features in groups of as many as fit, so the
-        histograms stay in cache (4 MB measured fastest on MNIST). On GPU / TPU (None:
+        histograms stay in cache (2 MB measured fastest on MNIST). On GPU / TPU (None:
         2**29) trees grow vmapped, as many at once as fit, so one step's kernels serve them
         all.
     sample_chunk : int, default=4096
@@ -69,12 +69,14 @@ WINDOW_DIVISORS = (16, 32 / 3, 8, 16 / 3, 4, 8 / 3)
 # with the full search in every step.
 ACCELERATOR_WINDOW_DIVISORS = (32, 16, 8, 4)
 # Steps of the first levels (all samples, at most this many nodes) search this many node
-# slots rather than node_chunk. CPU adds 16 for the fifth level (MNIST, 16 trees on 2 threads:
-# 0.295 vs 0.302 s) and 2 for the first two (48 trees: 1.19 vs 1.22 s; 2, 4, 8, 16 gained
-# nothing more); GPU / TPU keep 8, as measured there.
+# slots rather than node_chunk. CPU adds 16 for the fifth level and 2 for the first two (16
+# MNIST trees on one core: 0.57-0.58 s vs 0.61 s with 8 alone; 2, 4, 8, 16 gained nothing
+# more); GPU / TPU keep 8, as measured there.
 TOP_SLOTS = (2, 8, 16)
 ACCELERATOR_TOP_SLOTS = (8,)
-CPU_CELLS = 2**20  # default chunk_size on CPU: a step's histograms stay in cache
+# Default chunk_size on CPU: a step's histograms stay in cache. MNIST, 48 trees on one core:
+# 2**19 2.00-2.01 s (median), 2**20 2.05 s, 2**21 slower still.
+CPU_CELLS = 2**19
 ACCELERATOR_CELLS = 2**29  # default chunk_size on GPU / TPU: 2 GB of histograms per step
 
 
@@ -245,8 +247,8 @@ class _BaseForest(BaseEstimator):
                      for slots in (ACCELERATOR_TOP_SLOTS if accelerator else TOP_SLOTS)
                      if slots < node_chunk)
         # The compact search's arrays per slot: (channels + 2) x window and node x bin flags,
-        # sized on CPU for windows up to n / 4: the 3n / 8 one runs in the same group (MNIST:
-        # all 28 features, 4 MB; 8 trees 0.294 s, vs 0.308 s in two groups).
+        # sized on CPU for windows up to n / 4: the 3n / 8 one runs in the same groups (MNIST:
+        # two groups of 14 features, 2 MB each, 1-2% faster on one core than one of 28).
         group_window = windows[-1] if toy or accelerator else min(windows[-1], n_pad // 4)
         compact_cells = group_window * (hist_channels + 2) + node_chunk * n_bins
         compact_group = _even_groups(k_slots, cells // (compact_cells * trees_at_once))
