@@ -41,7 +41,9 @@ def _split_score(left: jax.Array, total: jax.Array, criterion: str, counted: boo
 
 def _cumsum_bins(hist: jax.Array) -> jax.Array:
     """Cumulative sum over the last (bin) axis: a triangular matmul inside blocks of 16 bins
-    plus a short cumsum over blocks; ~3x faster than jnp.cumsum on XLA:CPU and 1.5x on an H200.
+    plus a short cumsum over blocks (itself blocked when there are 32 or more blocks, as in
+    the compact search's windows: 16 MNIST trees on one core 1.5-3%); ~3x faster than
+    jnp.cumsum on XLA:CPU and 1.5x on an H200.
     HIGHEST precision: GPUs would otherwise round the sums to TF32 and pick other splits."""
     *lead, B = hist.shape
     block = 16 if B % 16 == 0 else 8
@@ -49,7 +51,9 @@ def _cumsum_bins(hist: jax.Array) -> jax.Array:
     inner = jnp.matmul(hist.reshape(*lead, B // block, block), tri,
                        precision=lax.Precision.HIGHEST)
     last = inner[..., -1]
-    offset = jnp.cumsum(last, axis=-1) - last
+    n_blocks = last.shape[-1]
+    offset = (_cumsum_bins(last) if n_blocks % 16 == 0 and n_blocks >= 32
+              else jnp.cumsum(last, axis=-1)) - last
     return (inner + offset[..., None]).reshape(hist.shape)
 
 
