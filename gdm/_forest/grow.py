@@ -23,8 +23,8 @@ Where the time goes on XLA:CPU, and the answers (MNIST, 100 trees: 32 s -> ~2.2 
 - vmapped scatters are several times slower per entry than plain ones: real problems grow
   their trees one after another (`lax.map`); toy problems, where per-step overhead dominates,
   stay vmapped;
-- min / max compile without NaN propagation (`FAST_MIN_MAX`: no NaN reaches them), 3-8%, and
-  with 512-bit vectors where the CPU has them (`WIDE_VECTORS`), 2.5-4%.
+- min / max compile without NaN propagation (`FAST_MIN_MAX`: no NaN reaches them), 2-5%, and
+  with 512-bit vectors where the CPU has them (`WIDE_VECTORS`), 6-9% (16 trees on one core).
 On GPU / TPU the opposite holds: a step's kernels are fast and its launches and loop test
 dominate, so trees grow in lockstep, vmapped, as many per program as the memory budget allows.
 Each step picks its search (compact window, first-level slots, full) for the largest tree of
