@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import itertools
 
+import jax
 import numpy as np
 import pytest
 from hmmlearn import hmm as peer
@@ -171,6 +172,25 @@ def test_scaling_implementation_matches_hmmlearn(implementation, gaussian_data):
     np.testing.assert_allclose(ours.transmat_, theirs.transmat_, rtol=1e-9)
 
 
+@pytest.mark.parametrize("n_symbols", [5, 30])
+def test_categorical_score_frames_in_the_loop_equal_the_frames_block(n_symbols):
+    """Categorical score() computes each step's scaled frames from its symbols inside the time
+    loop (no (T, K, N) block); score_samples() scales a block first: the same
+    log-likelihoods per sequence, padding sequences 0, and both equal hmmlearn's (selected
+    frames up to SELECT_MAX_SYMBOLS symbols, gathered above)."""
+    from gdm._hmm import compiled
+    ours, theirs = _categorical_pair(n_symbols)
+    X, _ = theirs.sample(int(LENGTHS.sum()), random_state=4)
+    (start, trans, emission), lengths, (block, padded) = ours._prepare(X, LENGTHS)
+    with jax.enable_x64(True):
+        per_sequence = [np.asarray(compiled._score_chunk(
+            ours._kind, start, trans, emission, block[0], padded[0], posteriors, "scaling")[0])
+            for posteriors in (False, True)]
+    np.testing.assert_allclose(per_sequence[0], per_sequence[1], rtol=1e-13)
+    assert np.all(per_sequence[0][len(LENGTHS):] == 0)
+    np.testing.assert_allclose(ours.score(X, LENGTHS), theirs.score(X, LENGTHS), rtol=1e-10)
+
+
 def _categorical_pair(n_symbols: int = 5, **kwargs):
     rng = np.random.default_rng(5)
     parameters = {"startprob_": rng.dirichlet(np.ones(K)),
@@ -221,7 +241,6 @@ def test_symbol_frames_equal_a_gather_of_the_table(n_symbols):
     """Up to SELECT_MAX_SYMBOLS the frames come from a tree of selects over the symbol's bits
     (odd counts pad the tree with the last column), above it from a gather: both must be
     exactly table[:, symbols], in the narrow dtype the estimator packs symbols in."""
-    import jax
     import jax.numpy as jnp
 
     from gdm._hmm.emissions import _select_symbols

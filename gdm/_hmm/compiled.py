@@ -39,6 +39,13 @@ def _forward_backward(kind, start, trans, emission, X, lengths, with_posteriors,
                       implementation):
     """(log-likelihoods (N,), posteriors (N, T, K) or None, no-underflow flag) of one chunk."""
     if implementation == "scaling":
+        if not with_posteriors and kind == "categorical":
+            # Frames from the symbols inside the time loop: 1.5x faster a chunk (0.60 -> 0.39
+            # ms, 56 sequences on one core). Gaussian frames' exp ran slower there (0.80 ->
+            # 1.0 ms, diagonal), so they keep the block.
+            inputs, frame = emissions.scaled_frame_source(kind, emission, X)
+            log_prob, ok = inference.scaled_score(start, trans, inputs, lengths, frame)
+            return log_prob, None, ok
         scaled, top = emissions.scaled_frames(kind, emission, X)
         alpha, scales, ok = inference.forward_scaled(start, trans, scaled, lengths)
         log_prob = inference.scaled_log_likelihood(scales, top, lengths)

@@ -74,20 +74,33 @@ def frame_source(kind: str, emission: dict, X):
 
 def scaled_frames(kind: str, emission: dict, X):
     """exp(log_frames - per-frame max) (T, K, N) and that max (T, N), the scaled recursions'
-    input. Categorical emissions scale the (K, S) table per symbol instead: no exp or log over
-    the whole (T, K, N) block."""
+    input (`scaled_frame_source`'s frame of the whole block)."""
+    inputs, frame = scaled_frame_source(kind, emission, X)
+    return frame(inputs)
+
+
+def scaled_frame_source(kind: str, emission: dict, X):
+    """(inputs, frame) as `frame_source`, with frame(inputs[t]) == (scaled frames (K, N), their
+    log scale (N,)), i.e. `scaled_frames`' step t. Categorical emissions scale the (K, S)
+    table per symbol instead: no exp or log per frame."""
     if kind != "categorical":
-        log_frames_ = log_frames(kind, emission, X)
-        top = jnp.max(log_frames_, axis=1)
-        return jnp.exp(log_frames_ - top[:, None, :]), top
+        inputs, log_frame = frame_source(kind, emission, X)
+
+        def frame(x):
+            log_frames_ = log_frame(x)
+            top = jnp.max(log_frames_, axis=-2)
+            return jnp.exp(log_frames_ - top[..., None, :]), top
+        return inputs, frame
     prob = emission["emissionprob"]                                   # (K, S)
     best = prob.max(axis=0)
     # A symbol no state emits has frames 0: the recursions then report underflow, and the
     # caller falls back to log space (as it does for exp(-inf - -inf) on the other path).
     table = jnp.where(best > 0, prob / jnp.where(best > 0, best, 1.0), 0.0)
-    frames = _select_symbols(table, X.T)
-    top = jnp.log(best)[X.T]                                           # (T, N)
-    return frames, top
+    log_best = jnp.log(best)[None]                                     # (1, S)
+
+    def frame(symbols):
+        return _select_symbols(table, symbols), _select_symbols(log_best, symbols)[..., 0, :]
+    return X.T, frame
 
 
 def _select_symbols(table, symbols):

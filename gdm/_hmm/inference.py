@@ -153,28 +153,57 @@ def viterbi(log_start, log_trans, inputs, lengths, frame=None):
 MIN_SCALE = 1e-300
 
 
+def _scaled_step(alpha, trans, frame, live):
+    """One normalized forward step: (new alpha (K, N), its scale (N,), 1 on padding)."""
+    # broadcast-and-sum rather than a dot: XLA:CPU fuses it with the rest of the step,
+    # where a (K, K) x (K, N) dot is a separate, slower kernel call.
+    new = (alpha[:, None, :] * trans[:, :, None]).sum(axis=0) * frame
+    scale = jnp.where(live, new.sum(axis=0), 1.0)
+    return jnp.where(live, new / scale, alpha), scale
+
+
+def _scaled_start(start, frame, lengths):
+    alpha0 = start[:, None] * frame
+    scale0 = jnp.where(lengths > 0, alpha0.sum(axis=0), 1.0)
+    return alpha0 / scale0, scale0
+
+
 def forward_scaled(start, trans, frames, lengths):
     """Normalized forward probabilities (T, K, N), scales (T, N) (1 on padding), ok flag."""
     steps = jnp.arange(1, frames.shape[0])
 
     def step(alpha, inputs):
         frame, t = inputs
-        # broadcast-and-sum rather than a dot: XLA:CPU fuses it with the rest of the step,
-        # where a (K, K) x (K, N) dot is a separate, slower kernel call.
-        new = (alpha[:, None, :] * trans[:, :, None]).sum(axis=0) * frame
-        scale = new.sum(axis=0)
-        live = t < lengths
-        scale = jnp.where(live, scale, 1.0)
-        alpha = jnp.where(live, new / scale, alpha)
+        alpha, scale = _scaled_step(alpha, trans, frame, t < lengths)
         return alpha, (alpha, scale)
 
-    alpha0 = start[:, None] * frames[0]
-    scale0 = jnp.where(lengths > 0, alpha0.sum(axis=0), 1.0)
-    alpha0 = alpha0 / scale0
+    alpha0, scale0 = _scaled_start(start, frames[0], lengths)
     _, (rest, scales) = jax.lax.scan(step, alpha0, (frames[1:], steps))
     scales = jnp.concatenate([scale0[None], scales])
     ok = jnp.all(scales >= MIN_SCALE)
     return jnp.concatenate([alpha0[None], rest]), scales, ok
+
+
+def scaled_score(start, trans, inputs, lengths, frame):
+    """(log-likelihoods (N,), ok flag) by the normalized forward pass, with each step's scaled
+    frames and their log scale (`frame(inputs[t])`, see `emissions.scaled_frame_source`)
+    computed inside the loop: no (T, K, N) frames or alphas are written (a 56-sequence
+    categorical chunk 1.5-3x faster on one core than `forward_scaled` on a frames block, the
+    same numbers)."""
+    steps = jnp.arange(1, inputs.shape[0])
+
+    def step(alpha, step_inputs):
+        x, t = step_inputs
+        scaled, top = frame(x)
+        alpha, scale = _scaled_step(alpha, trans, scaled, t < lengths)
+        return alpha, (scale, top)
+
+    scaled0, top0 = frame(inputs[0])
+    alpha0, scale0 = _scaled_start(start, scaled0, lengths)
+    _, (scales, tops) = jax.lax.scan(step, alpha0, (inputs[1:], steps))
+    scales = jnp.concatenate([scale0[None], scales])
+    tops = jnp.concatenate([top0[None], tops])
+    return scaled_log_likelihood(scales, tops, lengths), jnp.all(scales >= MIN_SCALE)
 
 
 def backward_scaled(trans, frames, scales, lengths):
