@@ -306,9 +306,10 @@ class CategoricalHMM(BaseHMM):
         if count is not None and highest >= count:
             raise ValueError(f"Largest symbol is {highest} but the model only emits "
                              f"symbols up to {count - 1}")
+        n_symbols = highest + 1 if count is None else int(count)
         if reset:
-            self.n_features_ = highest + 1 if count is None else int(count)
-        return symbols.astype(_symbol_dtype(highest + 1 if count is None else count))
+            self.n_features_ = n_symbols
+        return symbols.astype(_symbol_dtype(n_symbols))
 
     def _init_emission(self, X: np.ndarray) -> None:
         if self._needs_init("e", "emissionprob_"):
