@@ -82,6 +82,7 @@ def test_gaussian_matches_hmmlearn(covariance_type, gaussian_data):
     path_log_prob, path = ours.decode(X, LENGTHS)
     ref_path_log_prob, ref_path = theirs.decode(X, LENGTHS)
     np.testing.assert_array_equal(path, ref_path)
+    assert path.dtype == ref_path.dtype  # int64, widened from the kernel's int8
     np.testing.assert_allclose(path_log_prob, ref_path_log_prob, rtol=1e-10)
     map_log_prob, map_path = ours.decode(X, LENGTHS, algorithm="map")
     np.testing.assert_array_equal(map_path, theirs.decode(X, LENGTHS, algorithm="map")[1])
@@ -447,6 +448,23 @@ def test_pack_and_unpack_round_trip():
             np.testing.assert_array_equal(unpack(block, lengths), X)
 
 
+def test_unpack_widens_paths_in_its_one_copy():
+    """Viterbi paths come back from the kernel in int8 and leave as hmmlearn's int64, owned
+    and writable (not a view of the kernel's output), for equal and unequal lengths."""
+    from gdm._hmm.sequences import pack, unpack
+
+    rng = np.random.default_rng(1)
+    for lengths in (np.array([5, 1, 9, 3]), np.full(6, 7)):
+        states = rng.integers(0, 100, size=(int(lengths.sum()), 1)).astype(np.int8)
+        block, _ = pack(states, lengths, 2)
+        out = unpack(block[..., 0], lengths, np.int64)
+        assert out.dtype == np.int64 and out.flags.writeable
+        assert not np.shares_memory(out, block)
+        np.testing.assert_array_equal(out, states[:, 0])
+    with pytest.raises(TypeError):  # narrowing is refused, not wrapped around
+        unpack(block.astype(np.int64)[..., 0], lengths, np.int8)
+
+
 def test_viterbi_with_more_states_than_int8_holds():
     """Backpointers switch from int8 to int32 above 127 states."""
     rng = np.random.default_rng(3)
@@ -463,7 +481,7 @@ def test_viterbi_with_more_states_than_int8_holds():
     ref_log_prob, ref_path = theirs.decode(X)
     np.testing.assert_allclose(log_prob, ref_log_prob, rtol=1e-12)
     np.testing.assert_array_equal(path, ref_path)
-    assert path.max() > 127
+    assert path.max() > 127 and path.dtype == ref_path.dtype == np.int64
 
 
 @pytest.mark.parametrize("n_states", [5, 7, 17])

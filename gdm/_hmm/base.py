@@ -245,7 +245,7 @@ class BaseHMM(BaseEstimator):
         with jax.enable_x64(True):
             path, log_prob = compiled.decode(self._kind, start, trans, emission, block,
                                              padded_lengths, self._workers)
-            path = unpack(np.asarray(path), lengths).astype(np.int64)
+            path = unpack(np.asarray(path), lengths, np.int64)
             return _total(log_prob, lengths), path
 
     def predict(self, X, lengths=None) -> np.ndarray:

@@ -91,7 +91,9 @@ UNROLL_STATES = 16  # Viterbi's max over predecessors is unrolled up to this man
 
 
 def viterbi(log_start, log_trans, inputs, lengths, frame=None):
-    """Most likely state paths (T, N) (padding repeats the last state) and their log-probs (N,).
+    """Most likely state paths (T, N) (padding repeats the last state) and their log-probs (N,);
+    the paths in the pointers' integer type (int8 for up to 127 states), which the caller
+    widens once, on the host, while unpacking them (a quarter of the int32 output's bytes).
 
     `inputs` are the log frames (T, K, N), or, given `frame` (see `emissions.frame_source`),
     per-step data from which frame(inputs[t]) computes step t's frames inside the loop.
@@ -139,7 +141,7 @@ def viterbi(log_start, log_trans, inputs, lengths, frame=None):
         return previous, previous
 
     _, path = jax.lax.scan(back, final_state, pointers, reverse=True)
-    path = jnp.concatenate([path, final_state[None]]).astype(jnp.int32)
+    path = jnp.concatenate([path, final_state[None]])
     return path, jnp.where(lengths > 0, jnp.max(last, axis=0), 0.0)
 
 

@@ -137,11 +137,16 @@ def _positions(lengths: np.ndarray, t_pad: int) -> np.ndarray:
     return np.arange(int(lengths.sum())) + shift
 
 
-def unpack(block: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def unpack(block: np.ndarray, lengths: np.ndarray, dtype=None) -> np.ndarray:
     """Inverse of `pack`: the rows of a (n_chunks, chunk, T_pad, ...) block (per-frame outputs
-    such as posteriors or paths) in concatenated order."""
+    such as posteriors or paths) in concatenated order, as `dtype` (default: the block's),
+    converted in the same pass that gathers them."""
     block = block.reshape((block.shape[0] * block.shape[1],) + block.shape[2:])
+    dtype = block.dtype if dtype is None else np.dtype(dtype)
     if np.all(lengths == lengths[0]):
-        return block[:len(lengths), :lengths[0]].reshape((-1,) + block.shape[2:])
+        rows = block[:len(lengths), :lengths[0]]
+        out = np.empty(rows.shape, dtype)
+        np.copyto(out, rows, casting="safe")
+        return out.reshape((-1,) + block.shape[2:])
     flat = block.reshape((block.shape[0] * block.shape[1],) + block.shape[2:])
-    return flat[_positions(lengths, block.shape[1])]
+    return flat[_positions(lengths, block.shape[1])].astype(dtype, copy=False)
