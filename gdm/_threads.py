@@ -82,8 +82,12 @@ def map_chunks(fn: Callable[[int], Any], n_chunks: int, workers: int) -> Sequenc
                for _ in range(min(workers, n_chunks) - 1)]
     try:
         drain()
-    finally:  # every chunk is finished (or abandoned) before returning or raising
-        errors = [helper.exception() for helper in helpers]
+    finally:
+        # Every chunk is finished (or abandoned) before returning or raising. A helper still
+        # queued (the pool busy, e.g. with another caller's chunks or a nested call) has no
+        # chunk left to take: it is cancelled, not awaited, which also keeps a nested call
+        # from waiting on its own pool thread.
+        errors = [None if helper.cancel() else helper.exception() for helper in helpers]
     for error in errors:
         if error is not None:
             raise error

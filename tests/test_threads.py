@@ -65,3 +65,26 @@ def test_float64_mode_is_carried_into_the_workers():
         assert set(map_chunks(fn, 4, 2)) == {jnp.dtype("float64")}
     with jax.enable_x64(False):
         assert set(map_chunks(fn, 4, 2)) == {jnp.dtype("float32")}
+
+
+def test_nested_and_concurrent_calls_finish():
+    """A chunk that itself maps chunks (pool threads all busy), and callers on several
+    threads at once, finish: a helper still queued when its caller has taken every chunk is
+    cancelled, not awaited (awaiting it from the pool's only thread would wait forever)."""
+    def inner(i):
+        time.sleep(0.005)
+        return i
+
+    def outer(i):
+        return sum(map_chunks(inner, 3, 2)) + i
+
+    results = []
+    callers = [threading.Thread(target=lambda: results.append(list(map_chunks(outer, 2, 2))),
+                                daemon=True) for _ in range(3)]
+    for caller in callers:
+        caller.start()
+    deadline = time.monotonic() + 20
+    for caller in callers:
+        caller.join(timeout=max(0.0, deadline - time.monotonic()))
+    assert not any(caller.is_alive() for caller in callers), "map_chunks deadlocked"
+    assert results == [[3, 4]] * 3
