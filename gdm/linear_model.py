@@ -34,9 +34,9 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from gdm._buckets import bucket_size, pad_to
-from gdm._compile import NATIVE_FUSIONS
-from gdm._validation import pad_rows_bucket, padded_weights, x64
+from gdm.utils.buckets import bucket_size, pad_rows, pad_to, padded_weights
+from gdm.utils.compiler import NATIVE_FUSIONS
+from gdm.utils.validation import x64
 
 __all__ = ["LinearRegression", "LogisticRegression", "Ridge"]
 
@@ -209,7 +209,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             Xp, tp = pad_to(X, size, 0), pad_to(target.astype(X.dtype), size, 0)
             Xp = pad_to(Xp, -(-X.shape[1] // 8) * 8, axis=1)
         else:
-            (Xp, tp), size = pad_rows_bucket(X, target.astype(X.dtype), minimum=128)
+            (Xp, tp), size = pad_rows(X, target.astype(X.dtype), minimum=128)
             Xp = pad_to(Xp, bucket_size(X.shape[1]), axis=1)
         weight = padded_weights(len(y), size, sample_weight / sw_sum, X.dtype)
         dtype = X.dtype.type
@@ -231,7 +231,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Scores X @ coef_.T + intercept_; 1-D for binary problems (score of classes_[1])."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        (Xp,), _ = pad_rows_bucket(X)
+        (Xp,), _ = pad_rows(X)
         with x64():
             scores = np.asarray(_linear_scores(Xp, self.coef_, self.intercept_))[: len(X)]
         return scores[:, 0] if scores.shape[1] == 1 else scores
@@ -292,7 +292,7 @@ class _LeastSquares(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=[np.float64], y_numeric=True, multi_output=True)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         y2 = np.asarray(y, np.float64).reshape(len(y), -1)
-        (Xp, yp), size = pad_rows_bucket(X, y2)
+        (Xp, yp), size = pad_rows(X, y2)
         w = padded_weights(len(y), size, sample_weight)
         if self.fit_intercept:
             with x64():
@@ -319,7 +319,7 @@ class _LeastSquares(RegressorMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64])
-        (Xp,), _ = pad_rows_bucket(X)
+        (Xp,), _ = pad_rows(X)
         coef = np.atleast_2d(self.coef_)
         with x64():
             out = np.asarray(_linear_scores(Xp, coef, np.atleast_1d(self.intercept_)))

@@ -7,7 +7,7 @@
 The fitted statistics are sums over samples, so they are computed for all classes at once as
 one-hot matrix products (rows padded to size buckets, padding given zero weight) and merged
 across `partial_fit` calls exactly as scikit-learn merges them. Everything runs in float64
-(scikit-learn's precision) inside `jax.enable_x64`, without touching JAX's global default.
+(scikit-learn's precision) inside `gdm.utils.validation.x64`, without touching JAX's global default.
 All three pass scikit-learn's check_estimator with no check excluded.
 """
 
@@ -30,7 +30,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from gdm._validation import pad_rows_bucket, x64
+from gdm.utils.buckets import pad_rows
+from gdm.utils.validation import x64
 
 __all__ = ["BernoulliNB", "GaussianNB", "MultinomialNB"]
 
@@ -106,7 +107,7 @@ class _BaseNB(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
     def _padded_jll(self, X: np.ndarray, kernel, *params) -> np.ndarray:
-        (Xp,), _ = pad_rows_bucket(np.asarray(X, np.float64))
+        (Xp,), _ = pad_rows(np.asarray(X, np.float64))
         with x64():
             return np.asarray(kernel(Xp, *params))[: X.shape[0]]
 
@@ -121,7 +122,7 @@ class _BaseNB(ClassifierMixin, BaseEstimator):
 
     def predict_log_proba(self, X) -> np.ndarray:
         jll = self.predict_joint_log_proba(X)
-        (jp,), _ = pad_rows_bucket(jll)
+        (jp,), _ = pad_rows(jll)
         with x64():
             return np.asarray(_log_normalize(jp))[: jll.shape[0]]
 
@@ -189,7 +190,7 @@ class GaussianNB(_BaseNB):
         Yw = (y_index[:, None] == np.arange(n_classes)[None, :]).astype(np.float64)
         if sample_weight is not None:
             Yw *= sample_weight[:, None]
-        (Xp, Ywp, yp), _ = pad_rows_bucket(np.asarray(X, np.float64), Yw, y_index)
+        (Xp, Ywp, yp), _ = pad_rows(np.asarray(X, np.float64), Yw, y_index)
         with x64():
             count, mean, var, max_var = _gaussian_batch_stats(Xp, Ywp, yp, X.shape[0])
             # As scikit-learn does: the epsilon of THIS batch is subtracted from the stored
@@ -275,7 +276,7 @@ class _BaseDiscreteNB(_BaseNB):
         if sample_weight is not None:
             Y *= _check_sample_weight(sample_weight, X)[:, None]
         self._check_counts_input(X)
-        (Xp, Yp), _ = pad_rows_bucket(np.asarray(X, np.float64), Y)
+        (Xp, Yp), _ = pad_rows(np.asarray(X, np.float64), Y)
         with x64():
             feature_count, class_count = _counts(Xp, Yp)
         self.feature_count_ = self.feature_count_ + np.asarray(feature_count)

@@ -1,11 +1,11 @@
-"""Size buckets and padding (gdm._buckets), against numpy's own np.pad."""
+"""Size buckets and padding (gdm.utils.buckets), against numpy's own np.pad."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from gdm._buckets import (
+from gdm.utils.buckets import (
     ALIGNMENT,
     aligned,
     aligned_empty,
@@ -13,6 +13,7 @@ from gdm._buckets import (
     pad_rows,
     pad_to,
     pad_to_shape,
+    padded_weights,
 )
 
 
@@ -41,15 +42,33 @@ def test_bucket_sizes_grow_geometrically_and_cover_n():
     sizes = [bucket_size(n) for n in range(1, 5000)]
     assert all(s >= n and s % 8 == 0 for n, s in enumerate(sizes, start=1))
     assert len(set(sizes)) < 30  # logarithmically many programs
-    padded, mask = pad_rows(np.ones((13, 2)))
-    assert padded.shape[0] == bucket_size(13) and mask.sum() == 13 and padded[13:].sum() == 0
+    (padded, labels), size = pad_rows(np.ones((13, 2)), np.arange(13))
+    assert size == padded.shape[0] == labels.shape[0] == bucket_size(13)
+    assert padded[:13].sum() == 26 and padded[13:].sum() == 0 and labels[13:].sum() == 0
+    w = padded_weights(13, size, None)
+    assert w.sum() == 13 and w[13:].sum() == 0
+
+
+@pytest.mark.parametrize("minimum", [1, 2, 16, 128])
+def test_bucket_grids(minimum):
+    """powers_of_two_to: the next power of two up to the bound, the default grid above it;
+    per_octave=4: four grid points per octave, multiples of 8."""
+    for n in range(0, 6000):
+        size = bucket_size(n, minimum, powers_of_two_to=2048)
+        if n <= 2048:
+            assert size == max(minimum, 1 << max(0, (max(n, 1) - 1).bit_length()))
+        else:
+            assert size == bucket_size(n)
+    fine = [bucket_size(n, 8, per_octave=4) for n in range(9, 4097)]
+    assert all(n <= s < n * 2**0.25 + 8 and s % 8 == 0 for n, s in enumerate(fine, start=9))
+    assert len(set(fine)) <= 4 * 9  # nine octaves from 8 to 4096, at most four points each
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.float32, np.float64])
 def test_padded_and_packed_arrays_start_aligned(dtype):
     """Padded arrays and HMM blocks start on ALIGNMENT bytes (JAX then reads them in place);
     `aligned` copies only what is not, and keeps the values."""
-    from gdm._hmm.sequences import pack
+    from gdm.hmm._sequences import pack
     rng = np.random.default_rng(0)
     for shape in [(5,), (3, 7), (2, 3, 5)]:
         empty = aligned_empty(shape, dtype)

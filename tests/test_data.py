@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 from sklearn import datasets as skd
@@ -151,8 +149,3 @@ def test_eval_batches_pad_and_mask():
     assert sum(b["mask"].sum() for b in batches) == 7
     assert batches[-1]["mask"].tolist() == [1.0, 0.0, 0.0]
 
-
-def test_shared_mnist_location_is_relative_to_repo():
-    from tests.conftest import MNIST_DIR
-
-    assert os.path.normpath(MNIST_DIR).endswith(os.path.join("shared", "data", "mnist"))

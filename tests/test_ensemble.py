@@ -42,7 +42,7 @@ def test_compacted_deep_steps_grow_the_same_trees(monkeypatch, criterion):
     compacted window of samples (split_search.best_splits_compact); with the window as large
     as the data, every step takes the full histogram search. Both must grow identical trees
     (bootstrap weights are integers, so every sum is exact in both)."""
-    from gdm._forest import base
+    from gdm.tree import _base as base
 
     xtr, _, ytr, _ = split(load_digits)
     compacted = RandomForestClassifier(N_TREES, criterion=criterion, random_state=0)
@@ -58,7 +58,7 @@ def test_first_level_searches_grow_the_same_trees(monkeypatch):
     node slots, not node_chunk; searching all node_chunk slots in every such step must grow
     identical trees. The compact windows are kept small so that these searches run for the
     first five levels and deeper."""
-    from gdm._forest import base
+    from gdm.tree import _base as base
 
     xtr, _, ytr, _ = split(load_digits)
     monkeypatch.setattr(base, "WINDOW_DIVISORS", (64,))
@@ -75,7 +75,7 @@ def test_full_search_over_the_bag_grows_the_same_trees(monkeypatch, zero_weights
     """The full searches scan only a window of the samples that carry weight (`_bag_rows`),
     compacted; scanning all rows must grow identical trees, with bootstrap and with
     sample_weight zeros on top of it."""
-    from gdm._forest import base
+    from gdm.tree import _base as base
 
     xtr, _, ytr, _ = split(load_digits)
     weight = np.where(np.arange(len(ytr)) % 3 == 0, 0.0, 1.0) if zero_weights else None
@@ -97,7 +97,9 @@ def test_accelerator_layout_grows_the_same_trees(monkeypatch, chunk_size):
     histogram search in every step; the CPU grows them one after another with the compact
     search for deep steps. Same seed, same trees (run here by forcing the layout, with the
     input padded on the device and the best split found by argmax, as there)."""
-    from gdm._forest import base, binning, split_search
+    from gdm.tree import _base as base
+    from gdm.tree import _binning as binning
+    from gdm.tree import _split_search as split_search
 
     xtr, _, ytr, _ = split(load_digits)
     cpu = RandomForestClassifier(12, random_state=0, chunk_size=chunk_size).fit(xtr, ytr)
@@ -113,7 +115,8 @@ def test_accelerator_layout_grows_the_same_trees(monkeypatch, chunk_size):
 def test_accelerator_layout_rejects_non_finite_input(monkeypatch, bad):
     """On GPU / TPU X's finiteness is checked on the device with the binning, not by sklearn's
     validation; the error is still sklearn's, zero-weight rows included."""
-    from gdm._forest import base, binning
+    from gdm.tree import _base as base
+    from gdm.tree import _binning as binning
 
     monkeypatch.setattr(base, "on_accelerator", lambda: True)
     monkeypatch.setattr(binning, "DEVICE_PAD_CELLS", 1)
@@ -130,7 +133,7 @@ def test_histograms_without_counts_grow_the_same_trees(monkeypatch, criterion):
     """With min_samples_leaf=1 the split search drops the per-bin sample counts (positive
     weight on both sides says the same) and counts children's samples afterwards; forcing the
     counted histograms must grow identical trees."""
-    from gdm._forest import base
+    from gdm.tree import _base as base
 
     xtr, _, ytr, _ = split(load_breast_cancer)
     lean = RandomForestClassifier(12, criterion=criterion, random_state=0).fit(xtr, ytr)
@@ -143,7 +146,7 @@ def test_histograms_without_counts_grow_the_same_trees(monkeypatch, criterion):
 def test_compacted_deep_steps_regression(monkeypatch):
     """The same for squared error, whose y sums are not integers: the compacted search's
     sums differ by rounding, so the forests are compared by their predictions."""
-    from gdm._forest import base
+    from gdm.tree import _base as base
 
     x, y = make_friedman1(n_samples=600, random_state=0)
     compacted = RandomForestRegressor(16, random_state=0).fit(x, y)  # > 8 trees: not toy
@@ -258,7 +261,7 @@ def test_verbose_reports_progress_per_batch_of_trees(capsys):
     RandomForestClassifier(12, random_state=0, verbose=1).fit(xtr, ytr)
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[-1].startswith("[RandomForestClassifier] 12/12 trees grown")
-    from gdm._compile import on_accelerator
+    from gdm.utils.compiler import on_accelerator
 
     # CPU: 8 trees per compiled call; GPU / TPU: all 12 vmapped in one.
     assert len(lines) == (1 if on_accelerator() else 2)

@@ -5,14 +5,11 @@ sampling per node: distinct, usable, uniform."""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
-from gdm._forest.binning import bin_features
-
-MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+from gdm.tree._binning import bin_features
+from tests.conftest import MNIST_DIR, has_mnist
 
 
 def numpy_edges(x: np.ndarray, max_bins: int) -> np.ndarray:
@@ -72,7 +69,7 @@ def test_midpoint_of_adjacent_floats_takes_the_lower_value():
 def test_padding_on_the_device_matches_the_host(monkeypatch):
     """GPU / TPU: large inputs are sent unpadded and padded on the device; the same edges and
     bins as the host's padding, and non-finite values are found there (in any row)."""
-    from gdm._forest import binning
+    from gdm.tree import _binning as binning
 
     rng = np.random.default_rng(0)
     x = np.round(rng.normal(size=(700, 20)), 2).astype(np.float32)
@@ -94,7 +91,7 @@ def test_padding_on_the_device_matches_the_host(monkeypatch):
         assert not bin_features(y, use, 64, device_sort=True, shape=shape)[2]
 
 
-@pytest.mark.skipif(not os.path.isdir(MNIST_DIR), reason="needs ../shared/data/mnist")
+@pytest.mark.skipif(not has_mnist(), reason="set GDM_MNIST_DIR to an MNIST IDX directory")
 def test_mnist_pixels_match_numpy():
     from gdm.data import load_mnist_benchmark
 
@@ -110,7 +107,7 @@ def test_feature_sampling_is_uniform_without_replacement(d, k, n_valid):
     as any other (frequency within 5 standard deviations of k / n_valid)."""
     import jax
 
-    from gdm._forest.sampling import sample_features
+    from gdm.tree._sampling import sample_features
 
     ok = np.zeros(d, bool)
     ok[np.random.default_rng(0).choice(d, n_valid, replace=False)] = True
@@ -130,7 +127,7 @@ def test_feature_sampling_falls_back_when_draws_repeat():
     runs; it too gives k distinct usable features."""
     import jax
 
-    from gdm._forest.sampling import _top_k_features, sample_features
+    from gdm.tree._sampling import _top_k_features, sample_features
 
     ok = np.zeros(1024, bool)
     ok[:130] = True  # k=128 of 130 usable features, but 8 k <= 1024 selects the draws first
@@ -148,7 +145,7 @@ def test_lockstep_feature_sampling_keeps_each_trees_choice(usable):
     depend on the other trees of its batch."""
     import jax
 
-    from gdm._forest.sampling import draws_suffice, sample_features
+    from gdm.tree._sampling import draws_suffice, sample_features
 
     ok = np.zeros(1024, bool)
     ok[:usable] = True
@@ -170,7 +167,7 @@ def test_occupied_rank_counts_distinct_smaller_cells(n_cells):
     as numpy's unique / searchsorted give it."""
     import jax
 
-    from gdm._forest.split_search import _occupied_rank
+    from gdm.tree._split_search import _occupied_rank
 
     rng = np.random.default_rng(0)
     cell = rng.integers(0, n_cells + n_cells // 4, size=(5, 300)).astype(np.int32)
@@ -187,7 +184,7 @@ def test_score_keys_order_as_the_scores():
     map back to them, and keys below that of -inf (an empty segment) to -inf."""
     import jax.numpy as jnp
 
-    from gdm._forest.split_search import _key_score, _ordered_key
+    from gdm.tree._split_search import _key_score, _ordered_key
 
     rng = np.random.default_rng(0)
     tiny = np.finfo(np.float32).tiny  # XLA:CPU flushes subnormals to zero: not compared
@@ -206,7 +203,7 @@ def test_score_keys_order_as_the_scores():
 def test_even_groups_fit_the_budget_with_the_least_padding():
     """Feature slots per search group: within the budget, in the fewest groups, and the
     padding of the last group smaller than the number of groups (equal sizes)."""
-    from gdm._forest.base import _even_groups
+    from gdm.tree._base import _even_groups
 
     for k in range(1, 80):
         for most in range(0, 40):

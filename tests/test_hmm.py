@@ -179,7 +179,7 @@ def test_categorical_score_frames_in_the_loop_equal_the_frames_block(n_symbols):
     loop (no (T, K, N) block); score_samples() scales a block first: the same
     log-likelihoods per sequence, padding sequences 0, and both equal hmmlearn's (selected
     frames up to SELECT_MAX_SYMBOLS symbols, gathered above)."""
-    from gdm._hmm import compiled
+    from gdm.hmm import _compiled as compiled
     ours, theirs = _categorical_pair(n_symbols)
     X, _ = theirs.sample(int(LENGTHS.sum()), random_state=4)
     (start, trans, emission), lengths, (block, padded) = ours._prepare(X, LENGTHS)
@@ -226,7 +226,7 @@ def test_categorical_matches_hmmlearn():
 
 def test_categorical_with_many_symbols_matches_hmmlearn():
     """Over SELECT_MAX_SYMBOLS symbols the frames are gathered rather than selected."""
-    from gdm._hmm.emissions import SELECT_MAX_SYMBOLS
+    from gdm.hmm._emissions import SELECT_MAX_SYMBOLS
     ours, theirs = _categorical_pair(n_symbols=SELECT_MAX_SYMBOLS + 9)
     X, _ = theirs.sample(int(LENGTHS.sum()), random_state=6)
     assert len(np.unique(X)) > SELECT_MAX_SYMBOLS
@@ -244,8 +244,8 @@ def test_symbol_frames_equal_a_gather_of_the_table(n_symbols):
     exactly table[:, symbols], in the narrow dtype the estimator packs symbols in."""
     import jax.numpy as jnp
 
-    from gdm._hmm.emissions import _select_symbols
-    from gdm.hmm import _symbol_dtype
+    from gdm.hmm._classes import _symbol_dtype
+    from gdm.hmm._emissions import _select_symbols
     rng = np.random.default_rng(n_symbols)
     table = np.log(rng.dirichlet(np.ones(n_symbols), size=3))            # (K, S)
     symbols = rng.integers(0, n_symbols, size=(4, 7)).astype(_symbol_dtype(n_symbols))
@@ -256,7 +256,7 @@ def test_symbol_frames_equal_a_gather_of_the_table(n_symbols):
 
 
 def test_symbols_are_packed_in_the_narrowest_integer_type():
-    from gdm.hmm import _symbol_dtype
+    from gdm.hmm._classes import _symbol_dtype
     assert [_symbol_dtype(n) for n in (1, 128, 129, 32768, 32769, 2**31 + 1)] == [
         np.int8, np.int8, np.int16, np.int16, np.int32, np.int64]
     ours, theirs = _categorical_pair(n_symbols=300)                   # int16 symbols
@@ -367,7 +367,7 @@ def test_chunked_sequences_give_the_same_results(implementation, gaussian_data):
     """A tiny chunk_memory_mb processes the sequences one at a time (a compiled call each);
     every output, and one EM step's parameters, must equal the single-chunk run and
     hmmlearn's."""
-    from gdm._hmm.sequences import padded_shape
+    from gdm.hmm._sequences import padded_shape
 
     assert padded_shape(LENGTHS, K, 1e-3)[:2] == (len(LENGTHS), 1)
     X = gaussian_data
@@ -389,7 +389,7 @@ def test_threads_give_identical_results():
     """n_jobs=2 splits the sequences into two chunks run on two CPU threads: every output and
     one EM step must be bitwise those of one thread (float64 must hold inside the workers,
     where JAX's x64 switch is off unless the caller's mode is carried over), and hmmlearn's."""
-    from gdm._hmm.sequences import BYTES_PER_CELL, padded_shape
+    from gdm.hmm._sequences import BYTES_PER_CELL, padded_shape
 
     lengths = np.full(64, 400)
     assert padded_shape(lengths, K, workers=2)[0] == 2
@@ -422,7 +422,7 @@ def test_chunks_are_bounded_even_and_cover_the_sequences():
     """CPU chunks hold at most max_chunk sequences, a multiple of 8, evened out so that the
     padding stays below 8 sequences per chunk; workers split enough work at least that many
     ways."""
-    from gdm._hmm.sequences import padded_shape
+    from gdm.hmm._sequences import padded_shape
 
     for n in (1, 7, 40, 100, 119, 121, 200, 500, 1000, 5000):
         lengths = np.full(n, 1000)
@@ -437,7 +437,7 @@ def test_chunks_are_bounded_even_and_cover_the_sequences():
 
 
 def test_pack_and_unpack_round_trip():
-    from gdm._hmm.sequences import pack, unpack
+    from gdm.hmm._sequences import pack, unpack
 
     rng = np.random.default_rng(0)
     for lengths in (np.array([5, 1, 9, 3, 3, 7, 2, 8, 1, 4]), np.full(6, 7)):
@@ -451,7 +451,7 @@ def test_pack_and_unpack_round_trip():
 def test_unpack_widens_paths_in_its_one_copy():
     """Viterbi paths come back from the kernel in int8 and leave as hmmlearn's int64, owned
     and writable (not a view of the kernel's output), for equal and unequal lengths."""
-    from gdm._hmm.sequences import pack, unpack
+    from gdm.hmm._sequences import pack, unpack
 
     rng = np.random.default_rng(1)
     for lengths in (np.array([5, 1, 9, 3]), np.full(6, 7)):
@@ -489,7 +489,7 @@ def test_viterbi_breaks_exact_ties_as_hmmlearn(n_states):
     """Predecessor ties go to the last state, final-state ties to the first: on both sides of
     UNROLL_STATES (a running max up to 16 states, a reduction above), odd counts included.
     Rounded probabilities make many scores exactly equal, identical rows make all of them."""
-    from gdm._hmm.inference import UNROLL_STATES
+    from gdm.hmm._inference import UNROLL_STATES
     assert n_states < UNROLL_STATES or n_states > UNROLL_STATES
     rng = np.random.default_rng(n_states)
 

@@ -1,6 +1,5 @@
 """gdm.linear_model against scikit-learn's converged solutions and closed forms."""
 
-import os
 
 import numpy as np
 import pytest
@@ -10,8 +9,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from gdm.linear_model import LinearRegression, LogisticRegression, Ridge
+from tests.conftest import MNIST_DIR, has_mnist
 
-MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
 X_IRIS, Y_IRIS = load_iris(return_X_y=True)
 X_BIN, Y_BIN = make_classification(200, 6, n_informative=4, random_state=0)
 WEIGHTS = np.random.default_rng(0).uniform(0.5, 2.0, 200)
@@ -78,7 +77,7 @@ def test_max_iter_reached_warns():
     assert model.n_iter_[0] == 2
 
 
-@pytest.mark.skipif(not os.path.isdir(MNIST_DIR), reason="MNIST test set not present")
+@pytest.mark.skipif(not has_mnist(), reason="set GDM_MNIST_DIR to an MNIST IDX directory")
 def test_mnist_accuracy_close_to_sklearn():
     from gdm.data import load_mnist_benchmark
 

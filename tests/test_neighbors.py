@@ -1,6 +1,5 @@
 """gdm.neighbors against scikit-learn's brute force: neighbours, distances, predictions."""
 
-import os
 
 import numpy as np
 import pytest
@@ -8,8 +7,8 @@ import sklearn.neighbors as sk
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from gdm.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from tests.conftest import MNIST_DIR, has_mnist
 
-MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
 RNG = np.random.default_rng(0)
 X_TRAIN = RNG.normal(size=(300, 6))
 Y_TRAIN = RNG.integers(0, 3, 300)
@@ -81,7 +80,7 @@ def test_string_labels_and_kneighbors_argument():
                                   theirs.kneighbors(X_QUERY, 9, return_distance=False))
 
 
-@pytest.mark.skipif(not os.path.isdir(MNIST_DIR), reason="MNIST test set not present")
+@pytest.mark.skipif(not has_mnist(), reason="set GDM_MNIST_DIR to an MNIST IDX directory")
 def test_mnist_predictions_identical_to_sklearn():
     from gdm.data import load_mnist_benchmark
 

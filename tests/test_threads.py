@@ -1,4 +1,4 @@
-"""gdm._threads.map_chunks: every chunk once, results in order, the caller working too, the
+"""gdm.utils.threads.map_chunks: every chunk once, results in order, the caller working too, the
 first error re-raised, float64 mode carried into the workers."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from gdm._threads import map_chunks
+from gdm.utils.threads import map_chunks
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])

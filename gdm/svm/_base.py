@@ -5,7 +5,6 @@ builds index arrays and the fitted attributes scikit-learn users expect.
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from functools import partial
 from numbers import Integral, Real
@@ -18,15 +17,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from gdm._buckets import bucket_size, pad_to
 from gdm.svm import _kernels, _solver
+from gdm.utils.buckets import bucket_size, pad_to
+from gdm.utils.validation import x64
 
 NO_LIMIT = 10_000_000  # libsvm's default cap on SMO steps when max_iter=-1
 MIN_ROWS = 64  # tiny fits (check_estimator, CV folds) share a few compiled shapes
-
-
-def rows_bucket(n: int, minimum: int = MIN_ROWS) -> int:
-    return bucket_size(n, minimum)
 
 
 def pad_features(X: np.ndarray) -> np.ndarray:
@@ -34,11 +30,6 @@ def pad_features(X: np.ndarray) -> np.ndarray:
     to a bucket to share compilations; wide inputs only to a multiple of 8."""
     d = X.shape[1]
     return pad_to(X, bucket_size(d, 8) if d < 64 else -(-d // 8) * 8, axis=1)
-
-
-def precision(dtype: str):
-    """float64 runs inside jax.enable_x64 without flipping the global flag."""
-    return jax.enable_x64(True) if dtype == "float64" else contextlib.nullcontext()
 
 
 @partial(jax.jit, static_argnames=("n_cols", "kind", "degree"))
@@ -184,11 +175,11 @@ class BaseLibSVM(BaseEstimator):
             K = (np.asarray(X, np.float64)[:, self.support_] if self.kernel == "precomputed"
                  else np.asarray(self.kernel(X, self._sv_fit), np.float64))
             return K @ self._sv_coef - self._rho
-        with precision(self.dtype):
-            n_b = rows_bucket(n)
+        with x64(self.dtype == "float64"):
+            n_b = bucket_size(n, MIN_ROWS)
             chunk = min(int(self.predict_chunk), n_b)
             n_b = -(-n_b // chunk) * chunk
-            s_b = rows_bucket(len(self.support_))
+            s_b = bucket_size(len(self.support_), MIN_ROWS)
             dec = _decision(
                 jnp.asarray(pad_to(pad_features(np.asarray(X, self._float)), n_b)),
                 jnp.asarray(pad_to(pad_features(self.support_vectors_.astype(self._float)), s_b)),

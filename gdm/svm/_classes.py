@@ -12,9 +12,10 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from gdm._buckets import bucket_size, pad_to
 from gdm.svm import _platt
-from gdm.svm._base import MIN_ROWS, BaseLibSVM, precision, rows_bucket
+from gdm.svm._base import MIN_ROWS, BaseLibSVM
+from gdm.utils.buckets import bucket_size, pad_to
+from gdm.utils.validation import x64
 
 N_PROBABILITY_FOLDS = 5  # libsvm's internal cross-validation for Platt scaling
 
@@ -115,7 +116,7 @@ class SVC(ClassifierMixin, BaseLibSVM):
         order = np.argsort(y_enc, kind="stable")
         class_of_slot = y_enc[order]
         counts = np.bincount(class_of_slot, minlength=k)
-        n_rows = rows_bucket(n)
+        n_rows = bucket_size(n, MIN_ROWS)
         slot, valid, yv, seg, L, n_cols, first, second = ovo_layout(
             class_of_slot, counts, n, n_rows)
         c_slot = pad_to(np.maximum(self.C * self.class_weight_[class_of_slot]
@@ -130,7 +131,7 @@ class SVC(ClassifierMixin, BaseLibSVM):
             cs.append(np.where(held, 0.0, c_var[None]).reshape(-1, c_var.shape[1]))
             segs.append(np.tile(seg, (N_PROBABILITY_FOLDS, 1)))
         y_all, c_all = np.concatenate(ys), np.concatenate(cs)
-        with precision(self.dtype):
+        with x64(self.dtype == "float64"):
             sol = self._fit_solve(X, order, n_rows, n_cols, y_all,
                                   -(y_all != 0).astype(float), c_all, np.concatenate(segs), L)
             if self.probability:
@@ -223,7 +224,7 @@ class SVC(ClassifierMixin, BaseLibSVM):
     def predict_proba(self, X):
         """Platt sigmoids per pair, coupled into class probabilities (libsvm's method)."""
         dec = self._internal_decision(self._validate_predict_input(X))
-        with precision(self.dtype):
+        with x64(self.dtype == "float64"):
             proba = _platt.pairwise_proba(
                 *(np.asarray(a, self._float) for a in (dec, self.probA_, self.probB_)),
                 self._first, self._second, k=len(self.classes_))
@@ -271,13 +272,13 @@ class SVR(RegressorMixin, BaseLibSVM):
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         self._gamma = self._resolve_gamma(X)
         n = len(y)
-        n_rows = rows_bucket(n)
+        n_rows = bucket_size(n, MIN_ROWS)
         valid = (np.arange(n_rows) < n).astype(float)
         z = pad_to(y, n_rows)
         c = pad_to(np.maximum(self.C * sample_weight, 0), n_rows)
         yv = np.concatenate([valid, -valid])[None]
         p = (np.concatenate([self.epsilon - z, self.epsilon + z]) * np.concatenate([valid] * 2))
-        with precision(self.dtype):
+        with x64(self.dtype == "float64"):
             sol = self._fit_solve(X, np.arange(n), n_rows, n_rows, yv, p[None],
                                   np.concatenate([c, c])[None], np.zeros((1, 2), np.int64),
                                   n_rows)

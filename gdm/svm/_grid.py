@@ -20,11 +20,12 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import compute_class_weight
 from sklearn.utils.validation import check_X_y
 
-from gdm._buckets import pad_to
-from gdm._compile import on_accelerator
 from gdm.svm import _kernels, _solver
-from gdm.svm._base import NO_LIMIT, pad_features, precision, rows_bucket
+from gdm.svm._base import MIN_ROWS, NO_LIMIT, pad_features
 from gdm.svm._classes import SVC, ovo_layout
+from gdm.utils.buckets import bucket_size, pad_to
+from gdm.utils.compiler import on_accelerator
+from gdm.utils.validation import x64
 
 
 @partial(jax.jit, static_argnames=("kind", "degree", "L", "q", "n_rows", "k", "n_folds",
@@ -108,7 +109,7 @@ def fit_grid(X, y, *, C: Sequence[float], gamma: Sequence[float | str], kernel: 
     order = np.argsort(y_enc, kind="stable")
     class_of_slot = y_enc[order]
     counts = np.bincount(class_of_slot, minlength=k)
-    n_rows = rows_bucket(n)
+    n_rows = bucket_size(n, MIN_ROWS)
     slot, valid, yv, seg, L, n_cols, first, second = ovo_layout(class_of_slot, counts, n, n_rows)
     fold_of_slot = pad_to(fold_of_sample[order], n_cols, value=-1)
     cls_pad = pad_to(class_of_slot, n_cols)
@@ -122,7 +123,7 @@ def fit_grid(X, y, *, C: Sequence[float], gamma: Sequence[float | str], kernel: 
     if grid_batch is None:
         grid_batch = n_points if on_accelerator() else 1
     fdt = np.float64 if dtype == "float64" else np.float32
-    with precision(dtype):
+    with x64(dtype == "float64"):
         X_cols = pad_to(pad_features(np.asarray(X[order], fdt)), n_cols)
         scores, steps, gap = _grid_scores(
             jnp.asarray(X_cols), jnp.asarray(gammas, fdt), jnp.asarray(C_values, fdt), coef0,

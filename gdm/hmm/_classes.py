@@ -7,12 +7,12 @@ fitted `startprob_`, `transmat_`, `means_`, `covars_`, `emissionprob_`, `monitor
 are concatenated in X with their `lengths`, as in hmmlearn.
 
 Inside, forward-backward and Viterbi are `lax.scan`s over time, vectorized over sequences
-(padded to size buckets and masked), in float64; see `gdm._hmm`. Sequences are processed in
+(padded to size buckets and masked), in float64; see `gdm.hmm`. Sequences are processed in
 chunks whose working set (about 64 bytes x padded length x n_components per sequence) stays
 within `chunk_memory_mb` (default 256; an addition to hmmlearn's parameters); EM sums the
 expected counts over chunks, so results do not depend on it. One sequence is never split.
 On CPU, chunks also hold at most 120 sequences, Viterbi's 96 (XLA:CPU's cost per sequence
-grows beyond; see `gdm._hmm.sequences`) and run on `n_jobs` threads at once (gdm's other
+grows beyond; see `gdm.hmm._sequences`) and run on `n_jobs` threads at once (gdm's other
 addition; scikit-learn's convention, default -1: all cores), since XLA:CPU runs each time
 loop on one core. For inference the sequences are split into at least n_jobs chunks (100
 sequences on 2 cores: two; 1.1-1.9x on the kernels); EM runs on threads only the chunks that
@@ -54,8 +54,8 @@ from sklearn import cluster
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from gdm._hmm.base import BaseHMM, ConvergenceMonitor, check_probabilities
-from gdm._hmm.emissions import GAUSSIAN_KINDS
+from gdm.hmm._base import BaseHMM, ConvergenceMonitor, check_probabilities
+from gdm.hmm._emissions import GAUSSIAN_KINDS
 
 __all__ = ["CategoricalHMM", "ConvergenceMonitor", "GaussianHMM"]
 

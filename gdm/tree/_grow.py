@@ -49,9 +49,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from gdm._compile import FAST_COMPILE, FAST_MIN_MAX, NATIVE_FUSIONS, WIDE_VECTORS
-from gdm._forest.sampling import draws_suffice, sample_features
-from gdm._forest.split_search import best_splits, best_splits_compact, gather_bins, weight_of
+from gdm.tree._sampling import draws_suffice, sample_features
+from gdm.tree._split_search import best_splits, best_splits_compact, gather_bins, weight_of
+from gdm.utils.compiler import FAST_COMPILE, FAST_MIN_MAX, NATIVE_FUSIONS, WIDE_VECTORS
 
 PURE_TOL = 1e-7
 

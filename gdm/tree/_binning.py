@@ -23,8 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdm._buckets import pad_to, pad_to_shape
-from gdm._threads import map_chunks
+from gdm.utils.buckets import pad_to, pad_to_shape
+from gdm.utils.threads import map_chunks
 
 DEVICE_PAD_CELLS = 2**20  # larger inputs are padded on the device (GPU / TPU)
 

@@ -8,9 +8,9 @@ from numbers import Integral
 import numpy as np
 from sklearn.metrics import accuracy_score, r2_score
 
-from gdm._buckets import pad_to
-from gdm._forest.base import _coarse_bucket
-from gdm._threads import check_n_jobs
+from gdm.tree._base import _coarse_bucket
+from gdm.utils.buckets import pad_to
+from gdm.utils.threads import check_n_jobs
 
 
 class _ForestMixin:

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from gdm._compile import on_accelerator
+from gdm.utils.compiler import on_accelerator
 
 
 def _split_score(left: jax.Array, total: jax.Array, criterion: str, counted: bool,

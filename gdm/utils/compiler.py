@@ -49,3 +49,4 @@ WIDE_VECTORS: dict = _supported({"xla_cpu_prefer_vector_width": 512})
 FAST_MIN_MAX: dict = _supported({"xla_cpu_enable_fast_min_max": True})
 # Small problems, where compiling dominates: LLVM optimisation level 0 (if accepted).
 FAST_COMPILE: dict = _supported({"xla_backend_optimization_level": 0})
+

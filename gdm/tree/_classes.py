@@ -2,7 +2,7 @@
 
 Features are binned once (at most `max_bins` quantile bins, exact midpoints when a feature has
 fewer distinct values), then the tree grows breadth first with vectorized histogram split
-search; see gdm/_forest/grow.py. With few distinct values per feature the splits are exactly
+search; see gdm/tree/_grow.py. With few distinct values per feature the splits are exactly
 scikit-learn's. Missing values are not supported (NaN raises ValueError).
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import StrOptions
 
-from gdm._forest.base import CHUNK_DOC, _BaseForest
+from gdm.tree._base import CHUNK_DOC, _BaseForest
 
 __all__ = ["DecisionTreeClassifier", "DecisionTreeRegressor"]
 

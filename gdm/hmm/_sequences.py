@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from gdm._buckets import aligned, aligned_empty, bucket_size, pad_to_shape
-from gdm._compile import on_accelerator
+from gdm.utils.buckets import aligned, aligned_empty, bucket_size, pad_to_shape
+from gdm.utils.compiler import on_accelerator
 
 # Short sequences all pad to this many steps: a few idle scan steps cost far less than the
 # extra compilations that finer buckets would trigger.
@@ -50,10 +50,9 @@ def _sequence_bucket(n: int) -> int:
     """Sequence count padded to a grid of 4 sizes per octave (multiples of 8): the sequence axis
     is the SIMD axis, whose padding costs work in every step, so the grid is finer than the
     step axis's."""
-    if n <= 8:
-        return 1 if n == 1 else 8
-    size = 8 * 2 ** (math.ceil(4 * math.log2(n / 8) - 1e-9) / 4)
-    return _off_power_of_two(max(int(math.ceil(size / 8) * 8), n), 64)
+    if n == 1:
+        return 1
+    return _off_power_of_two(bucket_size(n, 8, per_octave=4), 64)
 
 
 # Bytes of working set per (step, state) of one sequence: frames, scaled frames, forward and

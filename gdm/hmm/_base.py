@@ -2,7 +2,7 @@
 
 Mirrors hmmlearn 0.3.3's `BaseHMM` (parameter names, `init_params` / `params` letters, the
 convergence monitor, Dirichlet priors) while every computation runs in the compiled kernels of
-`gdm._hmm.compiled`, in float64 like hmmlearn so log-likelihoods match to rounding.
+`gdm.hmm._compiled`, in float64 like hmmlearn so log-likelihoods match to rounding.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from gdm._buckets import bucket_size
-from gdm._hmm import compiled
-from gdm._hmm.sequences import check_lengths, default_max_chunk, pack, unpack
-from gdm._threads import check_n_jobs, effective_workers
+from gdm.hmm import _compiled as compiled
+from gdm.hmm._sequences import check_lengths, default_max_chunk, pack, unpack
+from gdm.utils.buckets import bucket_size
+from gdm.utils.threads import check_n_jobs, effective_workers
+from gdm.utils.validation import x64
 
 _log = logging.getLogger("gdm.hmm")
 DECODER_ALGORITHMS = ("viterbi", "map")
@@ -150,7 +151,7 @@ class BaseHMM(BaseEstimator):
         # sums over sequences, whose rounding would otherwise change with the thread count.
         block, padded_lengths = self._pack(X, lengths, workers=1)
         params = "".join(sorted(set(self.params)))
-        with jax.enable_x64(True):
+        with x64():
             priors = self._priors(emission)
             for _ in range(self.n_iter):
                 step = self._run(compiled.em_step, self._kind, params, start, trans, emission,
@@ -211,7 +212,7 @@ class BaseHMM(BaseEstimator):
 
     def _score(self, X, lengths, with_posteriors: bool):
         (start, trans, emission), lengths, (block, padded_lengths) = self._prepare(X, lengths)
-        with jax.enable_x64(True):
+        with x64():
             log_prob, gamma, _ = self._run(compiled.score, self._kind, start, trans, emission,
                                            block, padded_lengths, with_posteriors,
                                            workers=self._workers)
@@ -242,7 +243,7 @@ class BaseHMM(BaseEstimator):
             return float(gamma.max(axis=1).sum()), gamma.argmax(axis=1)
         (start, trans, emission), lengths, (block, padded_lengths) = self._prepare(
             X, lengths, viterbi=True)
-        with jax.enable_x64(True):
+        with x64():
             path, log_prob = compiled.decode(self._kind, start, trans, emission, block,
                                              padded_lengths, self._workers)
             path = unpack(np.asarray(path), lengths, np.int64)
@@ -269,7 +270,7 @@ class BaseHMM(BaseEstimator):
         if seed is None or isinstance(seed, np.random.RandomState):
             seed = check_random_state(seed).randint(np.iinfo(np.int32).max)
         size = bucket_size(int(n_samples))
-        with jax.enable_x64(True):
+        with x64():
             first = -1 if currstate is None else int(currstate)
             X, states = compiled.sample(self._kind, start, trans, emission,
                                         jax.random.key(int(seed)), first, size)

@@ -5,7 +5,7 @@
     clf.predict(X_test)                  # the same predictions as scikit-learn's brute force
     dist, ind = clf.kneighbors(X_test)   # the same neighbours, ties broken by lower index
 
-The search is exact (see gdm/_knn_kernels.py): a float32 matmul proposes candidates, float64
+The search is exact (see gdm/neighbors/_kernels.py): a float32 matmul proposes candidates, float64
 re-ranks them, and a rounding bound certifies each query row (uncertified rows are searched
 again in float64). Training rows are padded to size buckets and masked; query rows are padded
 to buckets and processed in chunks sized by `chunk_memory_mb`.
@@ -25,9 +25,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from gdm import _knn_kernels as kernels
-from gdm._buckets import bucket_size, pad_to
-from gdm._validation import x64
+from gdm.neighbors import _kernels as kernels
+from gdm.utils.buckets import bucket_size, pad_to
+from gdm.utils.validation import x64
 
 __all__ = ["KNeighborsClassifier", "KNeighborsRegressor"]
 

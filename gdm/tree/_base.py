@@ -2,7 +2,7 @@
 
 A decision tree is a forest of one tree without bootstrap, so both share this code (and its
 compiled programs). Sample counts and feature counts are padded to size buckets
-(`gdm._buckets`) so cross-validation and check_estimator compile once per bucket.
+(`gdm.utils.buckets`) so cross-validation and check_estimator compile once per bucket.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from gdm._buckets import bucket_size, pad_to
-from gdm._compile import on_accelerator
-from gdm._forest.binning import bin_features
-from gdm._forest.grow import NODE_ARRAYS, Fitted, grow_trees_fast, grow_trees_small
-from gdm._forest.predict import apply_trees, mean_leaf_value, oob_sums
-from gdm._forest.sampling import bootstrap_counts
-from gdm._threads import effective_workers, map_chunks
+from gdm.tree._binning import bin_features
+from gdm.tree._grow import NODE_ARRAYS, Fitted, grow_trees_fast, grow_trees_small
+from gdm.tree._predict import apply_trees, mean_leaf_value, oob_sums
+from gdm.tree._sampling import bootstrap_counts
+from gdm.utils.buckets import bucket_size, pad_to
+from gdm.utils.compiler import on_accelerator
+from gdm.utils.threads import effective_workers, map_chunks
 
 CHUNK_DOC = """node_chunk : int, default=32
         Queued nodes per tree whose histograms are built in one growth step.
@@ -44,11 +44,8 @@ CHUNK_DOC = """node_chunk : int, default=32
 
 
 def _coarse_bucket(n: int, minimum: int) -> int:
-    """Power of two >= max(n, minimum) up to 2048, gdm._buckets' finer grid above: few
-    compiled programs for the many small shapes of check_estimator and CV."""
-    if n <= 2048:
-        return max(minimum, 1 << max(0, math.ceil(math.log2(max(n, 1)))))
-    return bucket_size(n)
+    """The trees' size bucket: powers of two up to 2048, the default grid above."""
+    return bucket_size(n, minimum, powers_of_two_to=2048)
 
 
 def _windows(n_pad: int, divisors: tuple[float, ...]) -> tuple[int, ...]:

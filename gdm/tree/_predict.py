@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from gdm._compile import NATIVE_FUSIONS
+from gdm.utils.compiler import NATIVE_FUSIONS
 
 
 def _descend(x, feature, threshold, left, right):

@@ -20,7 +20,8 @@ from typing import Any
 
 import jax
 
-from gdm._compile import on_accelerator
+from gdm.utils.compiler import on_accelerator
+from gdm.utils.validation import x64
 
 _pools: dict[int, ThreadPoolExecutor] = {}   # one pool per thread count, kept for reuse
 _pool_lock = threading.Lock()
@@ -59,7 +60,7 @@ def map_chunks(fn: Callable[[int], Any], n_chunks: int, workers: int) -> Sequenc
     first exception raised stops the workers taking new chunks and is re-raised."""
     if workers <= 1 or n_chunks <= 1:
         return [fn(i) for i in range(n_chunks)]
-    x64 = bool(jax.config.jax_enable_x64)
+    double = bool(jax.config.jax_enable_x64)
     results: list[Any] = [None] * n_chunks
     taken = [0]  # chunks handed out so far
     lock, failed = threading.Lock(), threading.Event()
@@ -70,7 +71,7 @@ def map_chunks(fn: Callable[[int], Any], n_chunks: int, workers: int) -> Sequenc
             return taken[0] - 1
 
     def drain() -> None:
-        with jax.enable_x64(x64):
+        with x64(double):
             while not failed.is_set() and (i := take()) < n_chunks:
                 try:
                     results[i] = fn(i)

@@ -6,8 +6,8 @@ chunk shape); with size-bucketed inputs a cross-validation or check_estimator ru
 only a handful of times. One EM iteration is three compiled calls per chunk at most (E-step,
 statistics, M-step); the Python loop over iterations only reads back the log-likelihood for
 the convergence test, as hmmlearn's monitor does.
-Sequences come packed in chunks (`gdm._hmm.sequences.pack`), one compiled call each, run on
-`workers` CPU threads at once (`gdm._threads`: XLA:CPU runs these loops on one core), so the
+Sequences come packed in chunks (`gdm.hmm._sequences.pack`), one compiled call each, run on
+`workers` CPU threads at once (`gdm.utils.threads`: XLA:CPU runs these loops on one core), so the
 lattices of only `workers` chunks are alive at a time: memory is bounded by `chunk_memory_mb`
 per thread.
 score and decode compile with `NATIVE_FUSIONS` (1.4-1.7x faster); the EM step keeps XLA's
@@ -25,9 +25,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdm._compile import FAST_MIN_MAX, NATIVE_FUSIONS, WIDE_VECTORS
-from gdm._hmm import emissions, inference
-from gdm._threads import map_chunks
+from gdm.hmm import _emissions as emissions
+from gdm.hmm import _inference as inference
+from gdm.utils.compiler import FAST_MIN_MAX, NATIVE_FUSIONS, WIDE_VECTORS
+from gdm.utils.threads import map_chunks
 
 
 def _normalize_rows(a):

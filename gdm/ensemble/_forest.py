@@ -2,7 +2,7 @@
 
 Trees grow in compiled programs of several trees each (one after another inside on CPU;
 in vmapped lockstep on toy problems and on GPU / TPU, as many as `chunk_size` allows) and
-predict together; see gdm/_forest/. Full depth by default, like scikit-learn, so accuracy
+predict together; see gdm/tree/. Full depth by default, like scikit-learn, so accuracy
 matches it.
 
 check_estimator: every check passes except check_sample_weight_equivalence_on_dense_data,
@@ -18,9 +18,9 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
-from gdm._forest.base import CHUNK_DOC, _BaseForest
-from gdm._forest.forest import _ForestMixin
-from gdm.tree import _ClassifierOutputs
+from gdm.ensemble._bagging import _ForestMixin
+from gdm.tree._base import CHUNK_DOC, _BaseForest
+from gdm.tree._classes import _ClassifierOutputs
 
 __all__ = ["RandomForestClassifier", "RandomForestRegressor"]
 

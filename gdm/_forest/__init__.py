@@ -1,1 +1,0 @@
-"""Private implementation of gdm.tree and gdm.ensemble: binning, tree growth, inference."""
