@@ -12,14 +12,13 @@ Denoising autoencoder (Vincent et al. 2008): --config.model.corruption=mask
 Convolutional: --config.model.arch=conv --config.dataset.flatten=False
 --config.model.hidden_sizes="()".
 
-Offline: --config.dataset.name=mnist_idx --config.dataset.data_dir=../shared/data/mnist, or
+Offline: --config.dataset.name=mnist_idx --config.dataset.data_dir=DIR, or
 `--config=experiments/ae_mnist.py:benchmark` (that split, 3,000 steps); also
 --config.dataset.name=digits.
 """
 
+from gdm.data import default_mnist_dir
 from gdm.train.config import base
-
-MNIST_DIR = "../shared/data/mnist"
 
 
 def get_config(arg=None):
@@ -43,7 +42,7 @@ def get_config(arg=None):
     c.checkpoint_every_steps = 2000
     if arg == "benchmark":
         c.dataset.name = "mnist_idx"
-        c.dataset.data_dir = MNIST_DIR
+        c.dataset.data_dir = default_mnist_dir()
         c.num_train_steps = 3000
         c.log_every_steps = 250
         c.eval_every_steps = 1000

@@ -9,14 +9,13 @@ squared error per image 3.00 (deep autoencoder) vs 13.87 (PCA) on MNIST. Target:
 PCA at every code size.
 
 Research setting (default): tfds "mnist", 784-512-256-K autoencoder, 20 epochs per size.
-Offline: `--config=experiments/ae_vs_pca.py:benchmark` (the 8,000 / 2,000 split of
-../shared/data/mnist, 2,000 steps per size), or --config.dataset.name=mnist_idx
---config.dataset.data_dir=../shared/data/mnist, or --config.dataset.name=digits.
+Offline: `--config=experiments/ae_vs_pca.py:benchmark` (the 8,000 / 2,000 split of MNIST's 10k
+test set, read from the IDX directory $GDM_MNIST_DIR, 2,000 steps per size), or
+--config.dataset.name=mnist_idx --config.dataset.data_dir=DIR, or --config.dataset.name=digits.
 """
 
+from gdm.data import default_mnist_dir
 from gdm.train.config import base
-
-MNIST_DIR = "../shared/data/mnist"
 
 
 def get_config(arg=None):
@@ -37,7 +36,7 @@ def get_config(arg=None):
     c.checkpoint_every_steps = 2000
     if arg == "benchmark":
         c.dataset.name = "mnist_idx"
-        c.dataset.data_dir = MNIST_DIR
+        c.dataset.data_dir = default_mnist_dir()
         c.num_train_steps = 2000
         c.eval_every_steps = 2000
         c.checkpoint_every_steps = 1000

@@ -9,27 +9,21 @@ each model's decoded N(0, I) points (ae/frechet_random_normal, vae/frechet_rando
 VAE's should be far lower). The VAE run is vae_manifold.py; the AE is 784-500-2 with a sigmoid
 output trained on BCE, same data, optimizer, steps and seed.
 
-Offline: `--config=experiments/ae_vs_vae.py:benchmark` (8,000 / 2,000 split of
-../shared/data/mnist), or --config.dataset.name=mnist_idx
---config.dataset.data_dir=../shared/data/mnist, or --config.dataset.name=digits.
+Offline: `--config=experiments/ae_vs_vae.py:benchmark` (8,000 / 2,000 split of MNIST's 10k test set,
+read from the IDX directory $GDM_MNIST_DIR), or --config.dataset.name=mnist_idx
+--config.dataset.data_dir=DIR, or --config.dataset.name=digits.
 """
 
-import importlib.util
 import os
 
 import ml_collections
 
-
-def _load(name):
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from gdm.config import load_config
 
 
 def get_config(arg=None):
-    c = _load("vae_manifold").get_config(arg)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vae_manifold.py")
+    c = load_config(path if arg is None else f"{path}:{arg}")
     c.runner = "ae_vs_vae"
     c.task_options.iwae_samples = 0  # the comparison is about latent spaces, not likelihoods
     c.ae_model = ml_collections.ConfigDict(dict(

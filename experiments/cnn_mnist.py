@@ -1,7 +1,7 @@
 """LeNet-5 on MNIST (28x28x1), tfds 'mnist' by default.
 
 Expected: ~99.0-99.2% test accuracy after ~10 epochs (LeCun et al. 1998 report 0.95% error for
-LeNet-5). Offline: --config.dataset.name=mnist_idx --config.dataset.data_dir=../shared/data/mnist
+LeNet-5). Offline: --config.dataset.name=mnist_idx --config.dataset.data_dir=DIR
 (8,000 / 2,000 split of the 10k test set: expect ~97.5-98%).
 """
 

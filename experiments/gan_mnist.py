@@ -13,18 +13,18 @@ best of a large hyperparameter search), with the VAE clearly worse. eval/frechet
 gdm's LeNet-5 features, not Inception, so only the ordering GAN < VAE and the gap to
 eval/frechet_distance_floor (held-out real data) transfer, not the values.
 
-Offline, the MNIST benchmark split (8,000 / 2,000 of ../shared/data/mnist):
+Offline, the MNIST benchmark split (8,000 / 2,000 split of MNIST's 10k test set,
+read from the IDX directory $GDM_MNIST_DIR):
 `--config=experiments/gan_mnist.py:benchmark`, i.e. --config.dataset.name=mnist_idx
---config.dataset.data_dir=../shared/data/mnist, CPU-sized (32 base features, 12,000 steps,
+--config.dataset.data_dir=DIR, CPU-sized (32 base features, 12,000 steps,
 ~6.5 minutes on 2 CPU cores). Target there: eval/frechet_distance below the VAE's
 (vae_mnist.py:benchmark; same cache key, so the same classifier). Measured: 58.6 (floor 2.07)
 vs the VAE's 73.9 (means > 0.5) and 98.5 (Bernoulli draws); 121.8 after 2,000 steps.
 Also --config.dataset.name=digits (8x8; DCGAN needs sides divisible by 4).
 """
 
+from gdm.data import default_mnist_dir
 from gdm.train.config import base
-
-MNIST_DIR = "../shared/data/mnist"
 
 
 def get_config(arg=None):
@@ -55,7 +55,7 @@ def get_config(arg=None):
     c.checkpoint_every_steps = 5000
     if arg == "benchmark":
         c.dataset.name = "mnist_idx"
-        c.dataset.data_dir = MNIST_DIR
+        c.dataset.data_dir = default_mnist_dir()
         c.model.generator_features = 32
         c.model.discriminator_features = 32
         c.num_train_steps = 12_000

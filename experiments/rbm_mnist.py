@@ -7,17 +7,17 @@ CD-25 -86.3 (Tieleman 2008 reports PCD between CD-1 and CD-25). Reported: eval/l
 (AIS, end), eval/pseudo_likelihood and eval/reconstruction_error (every eval),
 eval/frechet_distance of 2,000 Gibbs samples (vs eval/frechet_distance_floor for real data).
 
-Offline, the MNIST benchmark split (8,000 / 2,000 of ../shared/data/mnist, binarized at 0.5):
+Offline, the MNIST benchmark split (8,000 / 2,000 split of MNIST's 10k test set,
+read from the IDX directory $GDM_MNIST_DIR, binarized at 0.5):
 `--config=experiments/rbm_mnist.py:benchmark`, i.e. --config.dataset.name=mnist_idx
---config.dataset.data_dir=../shared/data/mnist with 50 epochs (4,000 steps), AIS with 3,000
+--config.dataset.data_dir=DIR with 50 epochs (4,000 steps), AIS with 3,000
 intermediate distributions and 200-sweep samples. The side-by-side comparison with
 scikit-learn's BernoulliRBM is experiments/benchmarks/rbm.py. Also
 --config.dataset.name=digits (8x8, thresholded at 0.5 after scaling to [0, 1]).
 """
 
+from gdm.data import default_mnist_dir
 from gdm.train.config import base
-
-MNIST_DIR = "../shared/data/mnist"
 
 
 def get_config(arg=None):
@@ -41,7 +41,7 @@ def get_config(arg=None):
     c.checkpoint_every_steps = 5000
     if arg == "benchmark":
         c.dataset.name = "mnist_idx"
-        c.dataset.data_dir = MNIST_DIR
+        c.dataset.data_dir = default_mnist_dir()
         c.num_train_steps = 4000
         c.task_options.ais_steps = 3000
         c.task_options.sample_steps = 200

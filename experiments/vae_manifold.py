@@ -7,25 +7,19 @@ ELBO shows what a 2-D bottleneck costs against the 20-D model (Kingma & Welling,
 bound improves with the latent size). The published reference is the figure itself: digits
 varying smoothly across the grid, every region decoding to a plausible digit.
 
-Offline: `--config=experiments/vae_manifold.py:benchmark` (8,000 / 2,000 split of
-../shared/data/mnist), or --config.dataset.name=mnist_idx
---config.dataset.data_dir=../shared/data/mnist, or --config.dataset.name=digits.
+Offline: `--config=experiments/vae_manifold.py:benchmark` (8,000 / 2,000 split of MNIST's 10k
+test set, read from the IDX directory $GDM_MNIST_DIR), or --config.dataset.name=mnist_idx
+--config.dataset.data_dir=DIR, or --config.dataset.name=digits.
 """
 
-import importlib.util
 import os
 
-
-def _vae_mnist():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vae_mnist.py")
-    spec = importlib.util.spec_from_file_location("vae_mnist", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from gdm.config import load_config
 
 
 def get_config(arg=None):
-    c = _vae_mnist().get_config(arg)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vae_mnist.py")
+    c = load_config(path if arg is None else f"{path}:{arg}")
     c.model.latent_size = 2
     c.task_options.iwae_samples = 1000
     return c

@@ -10,16 +10,16 @@ after 10 epochs (Flax VAE example), and log-likelihood -86.76 with k = 5000 (Bur
 after 3,280 epochs of a 2-layer model). Thresholded MNIST is an easier set: expect higher
 numbers there.
 
-Offline, the MNIST benchmark split (8,000 / 2,000 of ../shared/data/mnist, binarized at 0.5):
+Offline, the MNIST benchmark split (8,000 / 2,000 split of MNIST's 10k test set,
+read from the IDX directory $GDM_MNIST_DIR, binarized at 0.5):
 `--config=experiments/vae_mnist.py:benchmark`, i.e. --config.dataset.name=mnist_idx
---config.dataset.data_dir=../shared/data/mnist with 3,000 steps (48 epochs; the test ELBO
+--config.dataset.data_dir=DIR with 3,000 steps (48 epochs; the test ELBO
 peaks there and then overfits). Target: eval/elbo >= -97 nats within 60 s on 2 CPU cores.
 Also --config.dataset.name=digits (8x8) runs offline.
 """
 
+from gdm.data import default_mnist_dir
 from gdm.train.config import base
-
-MNIST_DIR = "../shared/data/mnist"
 
 
 def get_config(arg=None):
@@ -50,7 +50,7 @@ def get_config(arg=None):
     c.checkpoint_every_steps = 2000
     if arg == "benchmark":
         c.dataset.name = "mnist_idx"
-        c.dataset.data_dir = MNIST_DIR
+        c.dataset.data_dir = default_mnist_dir()
         c.num_train_steps = 3000
         c.log_every_steps = 250
         c.eval_every_steps = 1000

@@ -6,12 +6,13 @@ Overrides: --config.<key>=<value>. A bad config fails at start with one message 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import sys
 
 from absl import flags, logging
 from ml_collections import config_flags
+
+from gdm.config import load_config
 
 config_flags.DEFINE_config_file("config", None, "Experiment config file (get_config).",
                                 lock_config=True)
@@ -66,10 +67,7 @@ def _unknown_override(argv: list[str]) -> str | None:
     path = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
     if path is None:
         return None
-    spec = importlib.util.spec_from_file_location("_gdm_config", path.split(":", 1)[0])
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config()
+    config = load_config(path)
     for arg in argv:
         if arg.startswith("--config.") and "=" in arg:
             node, key = config, arg[len("--config."):].split("=", 1)[0]

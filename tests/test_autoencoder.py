@@ -4,7 +4,6 @@ through the runner and the shared loop, figures, and exact resume."""
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 
@@ -15,13 +14,14 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
+from gdm.config import load_config
 from gdm.figures import generative
 from gdm.nn import create
 from gdm.nn.autoencoder import Autoencoder, corrupt
 from gdm.runners import ae_vs_pca
 from gdm.train.config import base
 from gdm.train.loop import train_and_evaluate
-from tests.helpers_train import REPO, assert_resume_matches, read_metrics
+from tests.helpers_train import assert_resume_matches, read_metrics
 
 
 def sweep_config(**overrides):
@@ -173,11 +173,7 @@ def test_runner_configs_fail_early_with_the_key():
 
     with pytest.raises(ValueError, match="code_sizes"):
         ae_vs_pca.run(sweep_config(code_sizes=(2, 0)), "/nonexistent")
-    spec = importlib.util.spec_from_file_location(
-        "ae_vs_vae_config", os.path.join(REPO, "experiments", "ae_vs_vae.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config("benchmark")
+    config = load_config("experiments/ae_vs_vae.py:benchmark")
     vae, ae = ae_vs_vae.split_configs(config)
     assert (vae.task, vae.model.name, ae.task, ae.model.name) == (
         "elbo", "vae", "reconstruct", "autoencoder")

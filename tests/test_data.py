@@ -99,7 +99,7 @@ def test_real_mnist_benchmark_split(mnist_dir):
     ds = data.load_mnist_benchmark(mnist_dir)
     assert ds.x_train.shape == (8000, 784) and ds.x_test.shape == (2000, 784)
     all_y = np.concatenate([ds.y_train, ds.y_test])
-    # Class counts and mean pixel as ../shared/data/README.md states them.
+    # Class counts of the 10k test set (LeCun et al.) and its mean pixel value.
     assert np.bincount(all_y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     mean = np.concatenate([ds.x_train, ds.x_test]).mean() * 255
     assert abs(mean - 33.79) < 0.01

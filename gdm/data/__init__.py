@@ -2,11 +2,13 @@
 
     from gdm import data
     ds = data.load("digits", seed=0)                     # scikit-learn's bundled 8x8 digits
-    ds = data.load("mnist_idx", data_dir="../shared/data/mnist", flatten=True)
+    ds = data.load("mnist_idx", data_dir="path/to/mnist_idx", flatten=True)
     ds = data.load("fashion_mnist", data_dir="~/tensorflow_datasets")  # tfds, no TensorFlow
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -97,6 +99,16 @@ def load(
         y_val=yva if validation_fraction else None)
 
 
+MNIST_DIR_ENV = "GDM_MNIST_DIR"
+
+
+def default_mnist_dir() -> str:
+    """The MNIST IDX directory the environment names ($GDM_MNIST_DIR), or "" when unset: the
+    default `dataset.data_dir` of the experiments' MNIST `:benchmark` settings."""
+    return os.path.expanduser(os.environ.get(MNIST_DIR_ENV, ""))
+
+
 def load_mnist_benchmark(data_dir: str, *, flatten: bool = True) -> Dataset:
-    """The benchmark split of ../shared/data/README.md: rng(0) permutation, 8,000 / 2,000."""
+    """The benchmark split: MNIST's 10k test set in IDX format, permuted by rng(0) and split
+    8,000 train / 2,000 test."""
     return load("mnist_idx", data_dir=data_dir, seed=0, test_fraction=0.2, flatten=flatten)

@@ -53,8 +53,8 @@ def split_by_seed(
 ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """Shuffle with `default_rng(seed).permutation` and cut train | validation | test.
 
-    With seed 0 and test_fraction 0.2 on the 10k MNIST test set this is exactly the benchmark
-    split of ../shared/data/README.md: first 8,000 for training, last 2,000 for testing.
+    With seed 0 and test_fraction 0.2 on MNIST's 10k test set this is the benchmark split
+    (gdm.data.load_mnist_benchmark): first 8,000 for training, last 2,000 for testing.
     """
     fractions = (("test_fraction", test_fraction), ("validation_fraction", validation_fraction))
     for key, val in fractions:

@@ -1,4 +1,4 @@
-"""MNIST-format IDX files (gzip or raw) from a directory, such as ../shared/data/mnist."""
+"""MNIST-format IDX files (gzip or raw) from a directory given by a flag or config key."""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ def _find(data_dir: str, split: str, kind: str) -> str | None:
 def load_idx_dir(data_dir: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Returns {'train': (images, labels), 'test': (...)} for the splits found in `data_dir`.
 
-    Images are uint8 of shape (N, H, W). A directory holding only the t10k files (as
-    ../shared/data/mnist does) yields only 'test'; callers split it by seed.
+    Images are uint8 of shape (N, H, W). A directory holding only the t10k files yields only
+    'test'; callers split it by seed.
     """
     if not data_dir or not os.path.isdir(data_dir):
         raise ValueError(f"dataset.data_dir {data_dir!r} does not exist or is not a directory")

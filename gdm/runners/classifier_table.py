@@ -15,13 +15,13 @@ import jax
 import ml_collections
 
 from gdm import data
+from gdm.config import load_config
 from gdm.ensemble import RandomForestClassifier
 from gdm.linear_model import LogisticRegression
 from gdm.naive_bayes import GaussianNB
 from gdm.neighbors import KNeighborsClassifier
-from gdm.runners.compare import load_config
-from gdm.runners.report import write_results
 from gdm.svm import SVC
+from gdm.train.logging import write_results
 from gdm.train.loop import train_and_evaluate
 
 ESTIMATORS = {

@@ -7,30 +7,15 @@ its own workdir (<workdir>/<name>) so it resumes like any run; the table goes to
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import time
 
 import jax
 import ml_collections
 
-import gdm
-from gdm.runners.report import write_results
+from gdm.config import load_config
+from gdm.train.logging import write_results
 from gdm.train.loop import train_and_evaluate
-
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(gdm.__file__)))
-
-
-def load_config(path: str) -> ml_collections.ConfigDict:
-    """Loads `get_config()` from an experiment file, relative to cwd or to the repo root."""
-    candidates = [path, os.path.join(_REPO, path)]
-    found = next((p for p in candidates if os.path.isfile(p)), None)
-    if found is None:
-        raise ValueError(f"config.experiments names {path!r}, which does not exist")
-    spec = importlib.util.spec_from_file_location(os.path.basename(found)[:-3], found)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
@@ -41,7 +26,10 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
     results, rows = {}, []
     for path in paths:
         name = os.path.basename(path)[:-3]
-        sub = load_config(path)
+        try:
+            sub = load_config(path)
+        except ValueError as e:
+            raise ValueError(f"config.experiments: {e}") from None
         sub.seed = config.seed
         start = time.perf_counter()
         out = train_and_evaluate(sub, os.path.join(workdir, name), quiet=True)

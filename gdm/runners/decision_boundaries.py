@@ -21,8 +21,8 @@ from gdm.figures import new_figure, save
 from gdm.linear_model import LogisticRegression
 from gdm.naive_bayes import GaussianNB
 from gdm.neighbors import KNeighborsClassifier
-from gdm.runners.report import write_results
 from gdm.svm import SVC
+from gdm.train.logging import write_results
 from gdm.tree import DecisionTreeClassifier
 
 MODELS = {

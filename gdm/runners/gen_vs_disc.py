@@ -22,7 +22,7 @@ from gdm import data
 from gdm.figures import new_figure, save
 from gdm.linear_model import LogisticRegression
 from gdm.naive_bayes import GaussianNB
-from gdm.runners.report import write_results
+from gdm.train.logging import write_results
 
 MODELS = {
     "nb": lambda: GaussianNB(),

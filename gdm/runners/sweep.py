@@ -15,9 +15,9 @@ import time
 import jax
 import ml_collections
 
+from gdm.config import load_config
 from gdm.figures import new_figure, save
-from gdm.runners.compare import load_config
-from gdm.runners.report import write_results
+from gdm.train.logging import write_results
 from gdm.train.loop import train_and_evaluate
 
 

@@ -64,15 +64,19 @@ def validate(config: ml_collections.ConfigDict) -> None:
             raise ValueError(f"config.model.{key} is not a field of model "
                              f"{config.model.name!r}; allowed: {sorted(fields)}")
     d = config.dataset
-    if "name" not in d or not d.name:
+    for key in base().dataset:
+        if key not in d:
+            raise ValueError(f"config.dataset.{key} is missing (see gdm.train.config.base)")
+    if not d.name:
         raise ValueError("config.dataset.name is missing")
-    data_dir = d.get("data_dir", "")
+    data_dir = d.data_dir
     if data_dir and not os.path.isdir(os.path.expanduser(data_dir)):
         raise ValueError(f"config.dataset.data_dir {data_dir!r} does not exist")
     if d.name == "mnist_idx" and not data_dir:
         raise ValueError("config.dataset.data_dir is required for dataset 'mnist_idx' "
-                         "(a directory with MNIST IDX files, e.g. ../shared/data/mnist)")
-    if d.get("normalize", "auto") not in NORMALIZATIONS:
+                         "(a directory with MNIST IDX files; the :benchmark settings default to "
+                         "$GDM_MNIST_DIR)")
+    if d.normalize not in NORMALIZATIONS:
         raise ValueError(f"config.dataset.normalize must be one of {NORMALIZATIONS}, "
                          f"got {d.normalize!r}")
     o = config.optimizer

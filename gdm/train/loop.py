@@ -40,15 +40,13 @@ class PreemptedError(RuntimeError):
 
 
 def load_dataset(config: ml_collections.ConfigDict) -> gdm_data.Dataset:
+    """The data `config.dataset` names (keys and defaults: gdm.train.config.base)."""
     d = config.dataset
-    noise, binarize = d.get("noise", -1.0), d.get("binarize", -1.0)  # < 0: not set
     return gdm_data.load(
-        d.name, data_dir=d.get("data_dir") or None, seed=config.seed,
-        test_fraction=d.get("test_fraction", 0.2),
-        validation_fraction=d.get("validation_fraction", 0.0),
-        normalize=d.get("normalize", "auto"), flatten=d.get("flatten", False),
-        binarize=binarize if binarize >= 0 else None,
-        n_samples=d.get("n_samples", 0) or None, noise=noise if noise >= 0 else None)
+        d.name, data_dir=d.data_dir or None, seed=config.seed, test_fraction=d.test_fraction,
+        validation_fraction=d.validation_fraction, normalize=d.normalize, flatten=d.flatten,
+        binarize=d.binarize if d.binarize >= 0 else None,  # < 0: not set
+        n_samples=d.n_samples or None, noise=d.noise if d.noise >= 0 else None)
 
 
 def build(config: ml_collections.ConfigDict, dataset: gdm_data.Dataset):
