@@ -182,11 +182,12 @@ def test_categorical_score_frames_in_the_loop_equal_the_frames_block(n_symbols):
     from gdm.hmm import _compiled as compiled
     ours, theirs = _categorical_pair(n_symbols)
     X, _ = theirs.sample(int(LENGTHS.sum()), random_state=4)
-    (start, trans, emission), lengths, (block, padded) = ours._prepare(X, LENGTHS)
+    (start, trans, emission), (block, padded), _, plan = ours._prepare(X, LENGTHS, "score")
+    assert plan.kernel.frames_in_loop
     with jax.enable_x64(True):
         per_sequence = [np.asarray(compiled._score_chunk(
-            ours._kind, start, trans, emission, block[0], padded[0], posteriors, "scaling")[0])
-            for posteriors in (False, True)]
+            plan.kernel, start, trans, emission, block[0], padded[0], posteriors,
+            "scaling")[0]) for posteriors in (False, True)]
     np.testing.assert_allclose(per_sequence[0], per_sequence[1], rtol=1e-13)
     assert np.all(per_sequence[0][len(LENGTHS):] == 0)
     np.testing.assert_allclose(ours.score(X, LENGTHS), theirs.score(X, LENGTHS), rtol=1e-10)
@@ -226,7 +227,7 @@ def test_categorical_matches_hmmlearn():
 
 def test_categorical_with_many_symbols_matches_hmmlearn():
     """Over SELECT_MAX_SYMBOLS symbols the frames are gathered rather than selected."""
-    from gdm.hmm._emissions import SELECT_MAX_SYMBOLS
+    from gdm.hmm._plan import SELECT_MAX_SYMBOLS
     ours, theirs = _categorical_pair(n_symbols=SELECT_MAX_SYMBOLS + 9)
     X, _ = theirs.sample(int(LENGTHS.sum()), random_state=6)
     assert len(np.unique(X)) > SELECT_MAX_SYMBOLS
@@ -241,23 +242,25 @@ def test_categorical_with_many_symbols_matches_hmmlearn():
 def test_symbol_frames_equal_a_gather_of_the_table(n_symbols):
     """Up to SELECT_MAX_SYMBOLS the frames come from a tree of selects over the symbol's bits
     (odd counts pad the tree with the last column), above it from a gather: both must be
-    exactly table[:, symbols], in the narrow dtype the estimator packs symbols in."""
+    exactly table[:, symbols] for every count, in the narrow dtype the plan packs symbols in."""
     import jax.numpy as jnp
 
-    from gdm.hmm._classes import _symbol_dtype
     from gdm.hmm._emissions import _select_symbols
+    from gdm.hmm._plan import symbol_dtype
     rng = np.random.default_rng(n_symbols)
     table = np.log(rng.dirichlet(np.ones(n_symbols), size=3))            # (K, S)
-    symbols = rng.integers(0, n_symbols, size=(4, 7)).astype(_symbol_dtype(n_symbols))
+    symbols = rng.integers(0, n_symbols, size=(4, 7)).astype(symbol_dtype(n_symbols))
     symbols[0, 0], symbols[0, 1] = n_symbols - 1, 0                   # both ends of the table
-    with jax.enable_x64(True):
-        frames = np.asarray(_select_symbols(jnp.asarray(table), jnp.asarray(symbols)))
-    np.testing.assert_array_equal(frames, np.moveaxis(table[:, symbols], 0, -2))
+    for by_selects in (True, False):
+        with jax.enable_x64(True):
+            frames = np.asarray(_select_symbols(jnp.asarray(table), jnp.asarray(symbols),
+                                                by_selects))
+        np.testing.assert_array_equal(frames, np.moveaxis(table[:, symbols], 0, -2))
 
 
 def test_symbols_are_packed_in_the_narrowest_integer_type():
-    from gdm.hmm._classes import _symbol_dtype
-    assert [_symbol_dtype(n) for n in (1, 128, 129, 32768, 32769, 2**31 + 1)] == [
+    from gdm.hmm._plan import symbol_dtype
+    assert [symbol_dtype(n) for n in (1, 128, 129, 32768, 32769, 2**31 + 1)] == [
         np.int8, np.int8, np.int16, np.int16, np.int32, np.int64]
     ours, theirs = _categorical_pair(n_symbols=300)                   # int16 symbols
     X, _ = theirs.sample(int(LENGTHS.sum()), random_state=7)
@@ -367,7 +370,7 @@ def test_chunked_sequences_give_the_same_results(implementation, gaussian_data):
     """A tiny chunk_memory_mb processes the sequences one at a time (a compiled call each);
     every output, and one EM step's parameters, must equal the single-chunk run and
     hmmlearn's."""
-    from gdm.hmm._sequences import padded_shape
+    from gdm.hmm._plan import padded_shape
 
     assert padded_shape(LENGTHS, K, 1e-3)[:2] == (len(LENGTHS), 1)
     X = gaussian_data
@@ -389,7 +392,7 @@ def test_threads_give_identical_results():
     """n_jobs=2 splits the sequences into two chunks run on two CPU threads: every output and
     one EM step must be bitwise those of one thread (float64 must hold inside the workers,
     where JAX's x64 switch is off unless the caller's mode is carried over), and hmmlearn's."""
-    from gdm.hmm._sequences import BYTES_PER_CELL, padded_shape
+    from gdm.hmm._plan import BYTES_PER_CELL, padded_shape
 
     lengths = np.full(64, 400)
     assert padded_shape(lengths, K, workers=2)[0] == 2
@@ -422,7 +425,7 @@ def test_chunks_are_bounded_even_and_cover_the_sequences():
     """CPU chunks hold at most max_chunk sequences, a multiple of 8, evened out so that the
     padding stays below 8 sequences per chunk; workers split enough work at least that many
     ways."""
-    from gdm.hmm._sequences import padded_shape
+    from gdm.hmm._plan import padded_shape
 
     for n in (1, 7, 40, 100, 119, 121, 200, 500, 1000, 5000):
         lengths = np.full(n, 1000)
@@ -437,13 +440,16 @@ def test_chunks_are_bounded_even_and_cover_the_sequences():
 
 
 def test_pack_and_unpack_round_trip():
+    from gdm.hmm._plan import make_plan
     from gdm.hmm._sequences import pack, unpack
 
     rng = np.random.default_rng(0)
     for lengths in (np.array([5, 1, 9, 3, 3, 7, 2, 8, 1, 4]), np.full(6, 7)):
         X = rng.normal(size=(int(lengths.sum()), 2))
         for memory in (np.inf, 1e-3):
-            block, padded = pack(X, lengths, 2, memory)
+            block, padded = pack(X, lengths, make_plan("score", "diag", lengths, 2,
+                                                       chunk_memory_mb=memory))
+            assert block.shape[0] == (1 if memory == np.inf else len(lengths))
             assert block.shape[:2] == padded.shape and padded.sum() == lengths.sum()
             np.testing.assert_array_equal(unpack(block, lengths), X)
 
@@ -456,7 +462,7 @@ def test_unpack_widens_paths_in_its_one_copy():
     rng = np.random.default_rng(1)
     for lengths in (np.array([5, 1, 9, 3]), np.full(6, 7)):
         states = rng.integers(0, 100, size=(int(lengths.sum()), 1)).astype(np.int8)
-        block, _ = pack(states, lengths, 2)
+        block, _ = pack(states, lengths)
         out = unpack(block[..., 0], lengths, np.int64)
         assert out.dtype == np.int64 and out.flags.writeable
         assert not np.shares_memory(out, block)
@@ -489,7 +495,7 @@ def test_viterbi_breaks_exact_ties_as_hmmlearn(n_states):
     """Predecessor ties go to the last state, final-state ties to the first: on both sides of
     UNROLL_STATES (a running max up to 16 states, a reduction above), odd counts included.
     Rounded probabilities make many scores exactly equal, identical rows make all of them."""
-    from gdm.hmm._inference import UNROLL_STATES
+    from gdm.hmm._plan import UNROLL_STATES
     assert n_states < UNROLL_STATES or n_states > UNROLL_STATES
     rng = np.random.default_rng(n_states)
 

@@ -2,8 +2,9 @@
 
     from gdm.hmm import GaussianHMM, CategoricalHMM
 
-Private modules: `_base` (the estimator base: fit by EM, score, decode, sample),
-`_sequences` (packing variable-length sequences into padded blocks), `_emissions`
+Private modules: `_base` (the estimator base: fit by EM, score, decode, sample), `_plan`
+(one call's chunking, padded shapes, threads and kernel variants, decided in one place),
+`_sequences` (packing variable-length sequences into padded blocks by a plan), `_emissions`
 (Gaussian and categorical emission models), `_inference` (forward-backward and Viterbi),
 `_compiled` (the jit-compiled entry points).
 """

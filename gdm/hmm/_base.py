@@ -10,17 +10,19 @@ from __future__ import annotations
 import logging
 import sys
 from collections import deque
+from numbers import Integral, Real
 
 import jax
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from gdm.hmm import _compiled as compiled
-from gdm.hmm._sequences import check_lengths, default_max_chunk, pack, unpack
+from gdm.hmm._plan import HMMPlan, make_plan
+from gdm.hmm._sequences import check_lengths, pack, unpack
 from gdm.utils.buckets import bucket_size
-from gdm.utils.threads import check_n_jobs, effective_workers
 from gdm.utils.validation import x64
 
 _log = logging.getLogger("gdm.hmm")
@@ -59,48 +61,54 @@ class ConvergenceMonitor:
 
 
 def check_probabilities(name: str, value, shape: tuple[int, ...]) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
+    """`value` as a float64 array of `shape` whose last axis holds probabilities summing to 1
+    (checked as np.allclose(sums, 1) does)."""
+    arr = check_array(value, ensure_2d=False, dtype=np.float64, ensure_min_samples=0,
+                      input_name=name)
     if arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+    if np.any(arr < 0):
         raise ValueError(f"{name} must be finite and non-negative")
     sums = arr.sum(axis=-1)
-    if not np.all(np.abs(sums - 1) <= 1e-8 + 1e-5):  # np.allclose(sums, 1), 5x cheaper
+    if not np.all(np.abs(sums - 1) <= 1e-8 + 1e-5):
         raise ValueError(f"{name} must sum to 1 along its last axis (got sums {sums})")
     return arr
+
+
+PRIOR_CONSTRAINT = ["array-like", Interval(Real, None, None, closed="neither")]
 
 
 class BaseHMM(BaseEstimator):
     """hmmlearn-style HMM: subclasses define the emission model (`_kind`, `_emission_letters`,
     `_validate_X`, `_init_emission`, `_checked_emission`, `_set_emission`, `_emission_priors`,
-    `_n_emission_scalars`)."""
+    `_n_emission_scalars`) and extend `_parameter_constraints`."""
 
     _emission_letters = ""
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "startprob_prior": PRIOR_CONSTRAINT,
+        "transmat_prior": PRIOR_CONSTRAINT,
+        "algorithm": [StrOptions(set(DECODER_ALGORITHMS))],
+        "random_state": ["random_state"],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "params": [str],
+        "init_params": [str],
+        "implementation": [StrOptions(set(IMPLEMENTATIONS))],
+        "chunk_memory_mb": [Interval(Real, 0, None, closed="neither")],
+        "n_jobs": [None, Interval(Integral, None, -1, closed="right"),
+                   Interval(Integral, 1, None, closed="left")],
+    }
 
     # ----------------------------------------------------------------- validation
     def _validate_hyperparameters(self) -> None:
-        if not isinstance(self.n_components, (int, np.integer)) or self.n_components < 1:
-            raise ValueError(f"n_components must be a positive integer, got "
-                             f"{self.n_components!r}")
-        if self.algorithm not in DECODER_ALGORITHMS:
-            raise ValueError(f"algorithm must be one of {DECODER_ALGORITHMS}, got "
-                             f"{self.algorithm!r}")
-        if self.implementation not in IMPLEMENTATIONS:
-            raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got "
-                             f"{self.implementation!r}")
-        if not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 1:
-            raise ValueError(f"n_iter must be a positive integer, got {self.n_iter!r}")
-        if (isinstance(self.chunk_memory_mb, bool) or not np.isscalar(self.chunk_memory_mb)
-                or not self.chunk_memory_mb > 0):
-            raise ValueError(f"chunk_memory_mb must be a positive number, got "
-                             f"{self.chunk_memory_mb!r}")
-        check_n_jobs(self.n_jobs)
-        if not np.isscalar(self.tol) or not self.tol >= 0:
-            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
+        """scikit-learn's parameter validation, then the letters of params / init_params."""
+        self._validate_params()
         allowed = "st" + self._emission_letters
         for name in ("params", "init_params"):
             value = getattr(self, name)
-            if not isinstance(value, str) or set(value) - set(allowed):
+            if set(value) - set(allowed):
                 raise ValueError(f"{name} must be a string of letters from {allowed!r}, got "
                                  f"{value!r}")
 
@@ -146,16 +154,15 @@ class BaseHMM(BaseEstimator):
         lengths = check_lengths(lengths, X.shape[0])
         self._init(X, lengths)
         start, trans, emission = self._check()
+        plan = self._plan("fit", lengths, emission)
+        block, padded_lengths = pack(X, lengths, plan)
         self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
-        # EM's chunks depend on chunk_memory_mb only, not on n_jobs: the expected counts are
-        # sums over sequences, whose rounding would otherwise change with the thread count.
-        block, padded_lengths = self._pack(X, lengths, workers=1)
         params = "".join(sorted(set(self.params)))
         with x64():
             priors = self._priors(emission)
             for _ in range(self.n_iter):
-                step = self._run(compiled.em_step, self._kind, params, start, trans, emission,
-                                 priors, block, padded_lengths, workers=self._workers)
+                step = self._run(compiled.em_step, plan, params, start, trans, emission,
+                                 priors, block, padded_lengths)
                 start, trans, emission, log_prob, _ = step
                 self.monitor_.report(float(log_prob))
                 if self.monitor_.converged:
@@ -193,29 +200,26 @@ class BaseHMM(BaseEstimator):
         return priors
 
     # ----------------------------------------------------------------- inference
-    @property
-    def _workers(self) -> int:
-        return effective_workers(self.n_jobs)
+    def _plan(self, task: str, lengths: np.ndarray, emission: dict) -> HMMPlan:
+        return make_plan(task, self._kind, lengths, self.n_components,
+                         compiled.n_symbols_of(emission), self.chunk_memory_mb, self.n_jobs)
 
-    def _pack(self, X, lengths, workers: int, viterbi: bool = False):
-        return pack(X, lengths, self.n_components, self.chunk_memory_mb, workers,
-                    default_max_chunk(viterbi))
-
-    def _prepare(self, X, lengths, viterbi: bool = False):
-        """Validated model parameters and X packed into padded blocks."""
+    def _prepare(self, X, lengths, task: str):
+        """Validated model parameters, X packed by the call's plan, the lengths, the plan."""
         check_is_fitted(self, "startprob_")
         self._validate_hyperparameters()
         model = self._check()
         X = self._validate_X(X, reset=False)
         lengths = check_lengths(lengths, X.shape[0])
-        return model, lengths, self._pack(X, lengths, self._workers, viterbi)
+        plan = self._plan(task, lengths, model[2])
+        return model, pack(X, lengths, plan), lengths, plan
 
     def _score(self, X, lengths, with_posteriors: bool):
-        (start, trans, emission), lengths, (block, padded_lengths) = self._prepare(X, lengths)
+        (start, trans, emission), (block, padded), lengths, plan = self._prepare(
+            X, lengths, "score")
         with x64():
-            log_prob, gamma, _ = self._run(compiled.score, self._kind, start, trans, emission,
-                                           block, padded_lengths, with_posteriors,
-                                           workers=self._workers)
+            log_prob, gamma, _ = self._run(compiled.score, plan, start, trans, emission,
+                                           block, padded, with_posteriors)
             log_prob = _total(log_prob, lengths)
             return log_prob, (unpack(np.asarray(gamma), lengths) if with_posteriors else None)
 
@@ -241,11 +245,10 @@ class BaseHMM(BaseEstimator):
         if algorithm == "map":
             _, gamma = self._score(X, lengths, with_posteriors=True)
             return float(gamma.max(axis=1).sum()), gamma.argmax(axis=1)
-        (start, trans, emission), lengths, (block, padded_lengths) = self._prepare(
-            X, lengths, viterbi=True)
+        (start, trans, emission), (block, padded), lengths, plan = self._prepare(
+            X, lengths, "decode")
         with x64():
-            path, log_prob = compiled.decode(self._kind, start, trans, emission, block,
-                                             padded_lengths, self._workers)
+            path, log_prob = compiled.decode(plan, start, trans, emission, block, padded)
             path = unpack(np.asarray(path), lengths, np.int64)
             return _total(log_prob, lengths), path
 

@@ -12,12 +12,12 @@ chunks whose working set (about 64 bytes x padded length x n_components per sequ
 within `chunk_memory_mb` (default 256; an addition to hmmlearn's parameters); EM sums the
 expected counts over chunks, so results do not depend on it. One sequence is never split.
 On CPU, chunks also hold at most 120 sequences, Viterbi's 96 (XLA:CPU's cost per sequence
-grows beyond; see `gdm.hmm._sequences`) and run on `n_jobs` threads at once (gdm's other
+grows beyond; see `gdm.hmm._plan`) and run on `n_jobs` threads at once (gdm's other
 addition; scikit-learn's convention, default -1: all cores), since XLA:CPU runs each time
 loop on one core. For inference the sequences are split into at least n_jobs chunks (100
-sequences on 2 cores: two; 1.1-1.9x on the kernels); EM runs on threads only the chunks that
-chunk_memory_mb and the 120-sequence limit make, so that its sums over sequences round the
-same way. Results are identical for every n_jobs.
+sequences on 2 cores: two); EM runs on threads only the chunks that chunk_memory_mb and the
+120-sequence limit make, so that its sums over sequences round the same way. Results are
+identical for every n_jobs.
 
 Differences from hmmlearn, all deliberate:
 - `GaussianHMM.covars_` is always (n_components, n_features, n_features) (hmmlearn's
@@ -49,12 +49,15 @@ scikit-learn's `check_estimator` (tests/test_hmm.py runs it):
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn import cluster
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from gdm.hmm._base import BaseHMM, ConvergenceMonitor, check_probabilities
+from gdm.hmm._base import PRIOR_CONSTRAINT, BaseHMM, ConvergenceMonitor, check_probabilities
 from gdm.hmm._emissions import GAUSSIAN_KINDS
 
 __all__ = ["CategoricalHMM", "ConvergenceMonitor", "GaussianHMM"]
@@ -114,6 +117,13 @@ class GaussianHMM(BaseHMM):
     """
 
     _emission_letters = "mc"
+    _parameter_constraints: dict = {
+        **BaseHMM._parameter_constraints,
+        "covariance_type": [StrOptions(set(GAUSSIAN_KINDS))],
+        "min_covar": [Interval(Real, 0, None, closed="left")],
+        "means_prior": PRIOR_CONSTRAINT, "means_weight": PRIOR_CONSTRAINT,
+        "covars_prior": PRIOR_CONSTRAINT, "covars_weight": PRIOR_CONSTRAINT,
+    }
 
     def __init__(self, n_components: int = 1, covariance_type: str = "diag",
                  min_covar: float = 1e-3, startprob_prior=1.0, transmat_prior=1.0,
@@ -164,14 +174,6 @@ class GaussianHMM(BaseHMM):
         n_features = np.shape(self.means_)[1] if hasattr(self, "means_") else None
         self._covars_ = _check_covars(covars, self.covariance_type, self.n_components,
                                       n_features)
-
-    def _validate_hyperparameters(self) -> None:
-        super()._validate_hyperparameters()
-        if self.covariance_type not in GAUSSIAN_KINDS:
-            raise ValueError(f"covariance_type must be one of {GAUSSIAN_KINDS}, got "
-                             f"{self.covariance_type!r}")
-        if not np.isscalar(self.min_covar) or not self.min_covar >= 0:
-            raise ValueError(f"min_covar must be a non-negative number, got {self.min_covar!r}")
 
     def _validate_X(self, X, reset: bool) -> np.ndarray:
         X = validate_data(self, X, reset=reset, dtype=np.float64)
@@ -227,16 +229,6 @@ class GaussianHMM(BaseHMM):
                                   "tied": d * (d + 1) // 2}[self.covariance_type]}
 
 
-def _symbol_dtype(n_symbols: int) -> type:
-    """The narrowest signed integer type holding symbols 0 .. n_symbols - 1: the packed blocks
-    the kernels read are then 8x smaller than int64 for up to 127 symbols (categorical Viterbi
-    ~3% faster, packing faster)."""
-    for dtype in (np.int8, np.int16, np.int32):
-        if n_symbols - 1 <= np.iinfo(dtype).max:
-            return dtype
-    return np.int64
-
-
 class CategoricalHMM(BaseHMM):
     """HMM with categorical emissions over symbols 0..n_features-1; X is (n_samples, 1) ints.
 
@@ -248,6 +240,11 @@ class CategoricalHMM(BaseHMM):
 
     _emission_letters = "e"
     _kind = "categorical"
+    _parameter_constraints: dict = {
+        **BaseHMM._parameter_constraints,
+        "emissionprob_prior": PRIOR_CONSTRAINT,
+        "n_features": [None, Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(self, n_components: int = 1, startprob_prior=1.0, transmat_prior=1.0, *,
                  emissionprob_prior=1.0, n_features: int | None = None,
@@ -270,13 +267,6 @@ class CategoricalHMM(BaseHMM):
         self.implementation = implementation
         self.chunk_memory_mb = chunk_memory_mb
         self.n_jobs = n_jobs
-
-    def _validate_hyperparameters(self) -> None:
-        super()._validate_hyperparameters()
-        if self.n_features is not None and (
-                not isinstance(self.n_features, (int, np.integer)) or self.n_features < 1):
-            raise ValueError(f"n_features must be None or a positive integer, got "
-                             f"{self.n_features!r}")
 
     def _symbol_count(self) -> int | None:
         if hasattr(self, "emissionprob_"):
@@ -306,10 +296,9 @@ class CategoricalHMM(BaseHMM):
         if count is not None and highest >= count:
             raise ValueError(f"Largest symbol is {highest} but the model only emits "
                              f"symbols up to {count - 1}")
-        n_symbols = highest + 1 if count is None else int(count)
         if reset:
-            self.n_features_ = n_symbols
-        return symbols.astype(_symbol_dtype(n_symbols))
+            self.n_features_ = highest + 1 if count is None else int(count)
+        return symbols
 
     def _init_emission(self, X: np.ndarray) -> None:
         if self._needs_init("e", "emissionprob_"):

@@ -1,20 +1,21 @@
 """The jit-compiled entry points the estimators call: score, decode, one EM iteration, sample.
 
-Each works on one chunk of sequences as a module-level `jax.jit` with the emission `kind`
-(and the updated-parameter letters) static, so jax caches one executable per (kind, bucketed
-chunk shape); with size-bucketed inputs a cross-validation or check_estimator run compiles
-only a handful of times. One EM iteration is three compiled calls per chunk at most (E-step,
-statistics, M-step); the Python loop over iterations only reads back the log-likelihood for
-the convergence test, as hmmlearn's monitor does.
-Sequences come packed in chunks (`gdm.hmm._sequences.pack`), one compiled call each, run on
-`workers` CPU threads at once (`gdm.utils.threads`: XLA:CPU runs these loops on one core), so the
-lattices of only `workers` chunks are alive at a time: memory is bounded by `chunk_memory_mb`
-per thread.
-score and decode compile with `NATIVE_FUSIONS` (1.4-1.7x faster); the EM step keeps XLA's
-default, under which its expected-count reductions ran 1.5x faster (both measured). The time
-loops also ask for 512-bit vectors (`WIDE_VECTORS`: 1.2-1.6x on an AVX-512 CPU), and decode
-for min / max without NaN propagation (`FAST_MIN_MAX`: Viterbi 1.2-1.4x, one instruction per
-predecessor in its running max; log 0 is -inf, never NaN, in its sums).
+Each entry point takes the call's `HMMPlan` (`gdm.hmm._plan`): sequences come packed in its
+chunks (`gdm.hmm._sequences.pack`), one compiled call each, run on `plan.workers` CPU threads at
+once (`gdm.utils.threads`: XLA:CPU runs these loops on one core), so the lattices of only
+`workers` chunks are alive at a time: memory is bounded by `chunk_memory_mb` per thread.
+The per-chunk kernels are module-level `jax.jit`s whose only static arguments are the plan's
+`Kernel` (fixed by the emission kind and the shapes) and the kind of output asked for, so jax
+caches one executable per (kernel, bucketed chunk shape); with size-bucketed inputs a
+cross-validation or check_estimator run compiles only a handful of times. One EM iteration is
+three compiled calls per chunk at most (E-step, statistics, M-step); the Python loop over
+iterations only reads back the log-likelihood for the convergence test, as hmmlearn's monitor
+does.
+score and decode compile with `NATIVE_FUSIONS` (XLA's own loop fusions rather than library
+calls for these small operations); the EM step keeps XLA's default, which suits its
+expected-count reductions. The time loops also ask for 512-bit vectors (`WIDE_VECTORS`), and
+decode for min / max without NaN propagation (`FAST_MIN_MAX`: one instruction per predecessor
+in its running max; log 0 is -inf, never NaN, in its sums).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 
 from gdm.hmm import _emissions as emissions
 from gdm.hmm import _inference as inference
+from gdm.hmm._plan import HMMPlan, Kernel
 from gdm.utils.compiler import FAST_MIN_MAX, NATIVE_FUSIONS, WIDE_VECTORS
 from gdm.utils.threads import map_chunks
 
@@ -36,18 +38,17 @@ def _normalize_rows(a):
     return a / jnp.where(total == 0, 1.0, total)
 
 
-def _forward_backward(kind, start, trans, emission, X, lengths, with_posteriors,
+def _forward_backward(kernel: Kernel, start, trans, emission, X, lengths, with_posteriors,
                       implementation):
     """(log-likelihoods (N,), posteriors (N, T, K) or None, no-underflow flag) of one chunk."""
     if implementation == "scaling":
-        if not with_posteriors and kind == "categorical":
-            # Frames from the symbols inside the time loop: 1.5x faster a chunk (0.60 -> 0.39
-            # ms, 56 sequences on one core). Gaussian frames' exp ran slower there (0.80 ->
-            # 1.0 ms, diagonal), so they keep the block.
-            inputs, frame = emissions.scaled_frame_source(kind, emission, X)
+        if not with_posteriors and kernel.frames_in_loop:
+            # Frames from the symbols inside the time loop (a table lookup per step); the
+            # Gaussian frames' exp is cheaper over the whole block, so they keep the block.
+            inputs, frame = emissions.scaled_frame_source(kernel, emission, X)
             log_prob, ok = inference.scaled_score(start, trans, inputs, lengths, frame)
             return log_prob, None, ok
-        scaled, top = emissions.scaled_frames(kind, emission, X)
+        scaled, top = emissions.scaled_frames(kernel, emission, X)
         alpha, scales, ok = inference.forward_scaled(start, trans, scaled, lengths)
         log_prob = inference.scaled_log_likelihood(scales, top, lengths)
         if not with_posteriors:
@@ -56,7 +57,7 @@ def _forward_backward(kind, start, trans, emission, X, lengths, with_posteriors,
         gamma = inference.scaled_posteriors(alpha, beta, lengths)
         ok = ok & jnp.all(jnp.isfinite(gamma))
         return log_prob, jnp.transpose(gamma, (2, 0, 1)), ok
-    frames = emissions.log_frames(kind, emission, X)
+    frames = emissions.log_frames(kernel, emission, X)
     log_trans = jnp.log(trans)
     log_alpha, log_prob = inference.forward(jnp.log(start), log_trans, frames, lengths)
     ok = jnp.array(True)
@@ -68,53 +69,55 @@ def _forward_backward(kind, start, trans, emission, X, lengths, with_posteriors,
 
 
 _score_chunk = jax.jit(_forward_backward, compiler_options=NATIVE_FUSIONS | WIDE_VECTORS,
-                       static_argnames=("kind", "with_posteriors", "implementation"))
+                       static_argnames=("kernel", "with_posteriors", "implementation"))
 
 
-def score(kind: str, start, trans, emission, X, lengths, with_posteriors: bool,
-          implementation: str = "log", workers: int = 1):
+def score(plan: HMMPlan, start, trans, emission, X, lengths, with_posteriors: bool,
+          implementation: str = "log"):
     """Log-likelihoods (n_chunks, C), posteriors (n_chunks, C, T, K) if asked (else None),
-    no-underflow flag, for X packed as (n_chunks, C, T, ...) chunks of C sequences, each a
-    compiled call, run on `workers` threads."""
+    no-underflow flag, for X packed as the plan's (n_chunks, C, T, ...) chunks of C
+    sequences, each a compiled call, run on the plan's threads."""
     def one(i):
         return jax.block_until_ready(_score_chunk(
-            kind, start, trans, emission, X[i], lengths[i], with_posteriors, implementation))
+            plan.kernel, start, trans, emission, X[i], lengths[i], with_posteriors,
+            implementation))
 
-    log_prob, gamma, ok = zip(*map_chunks(one, X.shape[0], workers), strict=True)
+    log_prob, gamma, ok = zip(*map_chunks(one, X.shape[0], plan.workers), strict=True)
     return (np.stack(log_prob), np.stack(gamma) if with_posteriors else None,
             bool(np.all(ok)))
 
 
-@partial(jax.jit, static_argnames=("kind",),
+@partial(jax.jit, static_argnames=("kernel",),
          compiler_options=NATIVE_FUSIONS | WIDE_VECTORS | FAST_MIN_MAX)
-def _decode_chunk(kind, start, trans, emission, X, lengths):
-    inputs, frame = emissions.frame_source(kind, emission, X)
-    if kind not in emissions.IN_LOOP_KINDS:
+def _decode_chunk(kernel: Kernel, start, trans, emission, X, lengths):
+    inputs, frame = emissions.frame_source(kernel, emission, X)
+    if not kernel.frames_in_loop:
         inputs, frame = frame(inputs), None
-    path, log_prob = inference.viterbi(jnp.log(start), jnp.log(trans), inputs, lengths, frame)
+    path, log_prob = inference.viterbi(jnp.log(start), jnp.log(trans), inputs, lengths, frame,
+                                       kernel.unroll, kernel.pointer_dtype)
     return path.T, log_prob
 
 
-def decode(kind: str, start, trans, emission, X, lengths, workers: int = 1):
+def decode(plan: HMMPlan, start, trans, emission, X, lengths):
     """Viterbi paths (n_chunks, C, T) and their log-probabilities (n_chunks, C), one compiled
-    call per chunk, on `workers` threads."""
+    call per chunk of the plan, on its threads."""
     def one(i):
-        return jax.block_until_ready(_decode_chunk(kind, start, trans, emission, X[i],
+        return jax.block_until_ready(_decode_chunk(plan.kernel, start, trans, emission, X[i],
                                                    lengths[i]))
 
-    path, log_prob = zip(*map_chunks(one, X.shape[0], workers), strict=True)
+    path, log_prob = zip(*map_chunks(one, X.shape[0], plan.workers), strict=True)
     return np.stack(path), np.stack(log_prob)
 
 
-@partial(jax.jit, static_argnames=("kind", "implementation"), compiler_options=WIDE_VECTORS)
-def _expected_counts(kind, start, trans, emission, X, lengths, implementation):
+@partial(jax.jit, static_argnames=("kernel", "implementation"), compiler_options=WIDE_VECTORS)
+def _expected_counts(kernel: Kernel, start, trans, emission, X, lengths, implementation):
     """E-step of one chunk: (log-likelihood sum, posteriors, start counts, transition counts,
     no-underflow flag)."""
     if implementation == "scaling":
         log_prob, gamma, start_counts, trans_counts, ok = inference.expectations_scaled(
-            start, trans, *emissions.scaled_frames(kind, emission, X), lengths)
+            start, trans, *emissions.scaled_frames(kernel, emission, X), lengths)
     else:
-        frames = emissions.log_frames(kind, emission, X)
+        frames = emissions.log_frames(kernel, emission, X)
         log_prob, gamma, start_counts, trans_counts = inference.expectations(
             jnp.log(start), jnp.log(trans), frames, lengths)
         ok = jnp.array(True)
@@ -139,27 +142,26 @@ def _maximize(kind, params, start, trans, emission, priors, start_counts, trans_
     return start, trans, emissions.m_step(kind, emission, stats, priors, params)
 
 
-def em_step(kind: str, params: str, start, trans, emission, priors, X, lengths,
-            implementation: str = "log", workers: int = 1):
+def em_step(plan: HMMPlan, params: str, start, trans, emission, priors, X, lengths,
+            implementation: str = "log"):
     """One Baum-Welch iteration with hmmlearn's M-step; returns the updated parameters, the
     total log-likelihood of the data under the parameters it started from, and the
     no-underflow flag (always True for implementation="log").
 
-    Expected counts are summed over the (n_chunks, C, T, ...) chunks of X (computed on
-    `workers` threads, summed in chunk order). The E-step, the emission statistics and the
-    M-step are separate compiled calls: compiled as one program, XLA:CPU fused the posteriors
-    into the statistics' reductions and the iteration ran 1.7x slower (MNIST-sized benchmark:
-    14 vs 8 ms).
+    Expected counts are summed over the plan's (n_chunks, C, T, ...) chunks of X (computed on
+    its threads, summed in chunk order). The E-step, the emission statistics and the M-step
+    are separate compiled calls: compiled as one program, XLA:CPU fuses the posteriors into
+    the statistics' reductions and recomputes them there.
     """
-    n_symbols = _n_symbols(emission)
+    kind, n_symbols = plan.kernel.kind, n_symbols_of(emission)
 
     def one(i):  # chunks bound memory; each is a vectorized call
         log_prob, gamma, start_counts, trans_counts, ok = _expected_counts(
-            kind, start, trans, emission, X[i], lengths[i], implementation)
+            plan.kernel, start, trans, emission, X[i], lengths[i], implementation)
         stats = _statistics(kind, gamma, X[i], n_symbols)
         return jax.block_until_ready(((log_prob, start_counts, trans_counts, stats), ok))
 
-    parts = map_chunks(one, X.shape[0], workers)
+    parts = map_chunks(one, X.shape[0], plan.workers)
     totals = parts[0][0]
     for part, _ in parts[1:]:  # summed in chunk order: the same numbers on any thread count
         totals = jax.tree.map(jnp.add, totals, part)
@@ -169,7 +171,8 @@ def em_step(kind: str, params: str, start, trans, emission, priors, X, lengths,
     return start, trans, emission, log_prob, all(bool(ok) for _, ok in parts)
 
 
-def _n_symbols(emission) -> int:
+def n_symbols_of(emission: dict) -> int:
+    """Number of symbols of a categorical emission model (0 for Gaussian ones)."""
     prob = emission.get("emissionprob")
     return 0 if prob is None else prob.shape[1]
 

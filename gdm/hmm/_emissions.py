@@ -7,7 +7,8 @@ M-step formulas (Huang, Acero & Hon, "Spoken Language Processing", pp. 443-445) 
 priors, so one EM step from identical parameters gives identical parameters.
 
 Data come as a padded block X (N, T, D) (categorical: (N, T) symbols); frames and posteriors use
-the kernels' (T, K, N) layout.
+the kernels' (T, K, N) layout. The frame functions take the plan's `Kernel` (`gdm.hmm._plan`):
+its emission kind and how categorical frames are picked.
 """
 
 from __future__ import annotations
@@ -19,33 +20,31 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.linalg import solve_triangular
 
+from gdm.hmm._plan import Kernel
+
 GAUSSIAN_KINDS = ("spherical", "diag", "full", "tied")
-SELECT_MAX_SYMBOLS = 16  # categorical frames by per-symbol selects up to this many symbols
-# Kinds whose frames a time loop computes faster itself (`frame_source`); for full and tied
-# covariances the per-step (K, D, D) product did not fuse into the loop body: 2.5x slower.
-IN_LOOP_KINDS = ("spherical", "diag", "categorical")
 
 
-def log_frames(kind: str, emission: dict, X):
+def log_frames(kernel: Kernel, emission: dict, X):
     """Log emission densities log p(x_nt | state k), shape (T, K, N)."""
-    inputs, frame = frame_source(kind, emission, X)
+    inputs, frame = frame_source(kernel, emission, X)
     return frame(inputs)
 
 
-def frame_source(kind: str, emission: dict, X):
+def frame_source(kernel: Kernel, emission: dict, X):
     """(inputs, frame): X laid out time-major with the sequence axis last ((T, D, N), symbols
     (T, N)) and a function with frame(inputs[t]) == log_frames(...)[t] that also takes the
     whole block. A time loop can then compute each step's emissions itself instead of reading
-    a (T, K, N) block written beforehand (Viterbi: 5-25% faster on XLA:CPU for the
-    IN_LOOP_KINDS, measured)."""
-    if kind == "categorical":
+    a (T, K, N) block written beforehand (`Kernel.frames_in_loop`)."""
+    if kernel.kind == "categorical":
         table = jnp.log(emission["emissionprob"])
-        return X.T, partial(_select_symbols, table)
+        return X.T, partial(_select_symbols, table, by_selects=kernel.select_symbols)
+    kind = kernel.kind
     means, covars = emission["means"], emission["covars"]
     n_states, n_features = means.shape
     const = n_features * math.log(2 * math.pi)
     # The sequence axis stays innermost, as in the kernels: the broadcasts below then
-    # vectorize over sequences (5x faster than (N, T, K, D) on CPU).
+    # vectorize over sequences.
     inputs = jnp.transpose(X, (1, 2, 0))                              # (T, D, N)
     if kind in ("spherical", "diag"):
         var = covars[:, None] if kind == "spherical" else covars
@@ -65,26 +64,26 @@ def frame_source(kind: str, emission: dict, X):
 
     def frame(x):                                                      # (..., D, N)
         # L^-1 (x - mu) = L^-1 x - L^-1 mu as a broadcast product summed over e: XLA:CPU
-        # fuses it (4-5x faster than the einsum, a badly laid out dot for small D).
+        # fuses it, where the einsum is a badly laid out dot for small D.
         solved = ((chol_inv[:, :, :, None] * x[..., None, None, :, :]).sum(-2)
                   - shift[:, :, None])                                 # (..., K, D, N)
         return -0.5 * (offset[:, None] + (solved**2).sum(-2))          # (..., K, N)
     return inputs, frame
 
 
-def scaled_frames(kind: str, emission: dict, X):
+def scaled_frames(kernel: Kernel, emission: dict, X):
     """exp(log_frames - per-frame max) (T, K, N) and that max (T, N), the scaled recursions'
     input (`scaled_frame_source`'s frame of the whole block)."""
-    inputs, frame = scaled_frame_source(kind, emission, X)
+    inputs, frame = scaled_frame_source(kernel, emission, X)
     return frame(inputs)
 
 
-def scaled_frame_source(kind: str, emission: dict, X):
+def scaled_frame_source(kernel: Kernel, emission: dict, X):
     """(inputs, frame) as `frame_source`, with frame(inputs[t]) == (scaled frames (K, N), their
     log scale (N,)), i.e. `scaled_frames`' step t. Categorical emissions scale the (K, S)
     table per symbol instead: no exp or log per frame."""
-    if kind != "categorical":
-        inputs, log_frame = frame_source(kind, emission, X)
+    if kernel.kind != "categorical":
+        inputs, log_frame = frame_source(kernel, emission, X)
 
         def frame(x):
             log_frames_ = log_frame(x)
@@ -97,21 +96,21 @@ def scaled_frame_source(kind: str, emission: dict, X):
     # caller falls back to log space (as it does for exp(-inf - -inf) on the other path).
     table = jnp.where(best > 0, prob / jnp.where(best > 0, best, 1.0), 0.0)
     log_best = jnp.log(best)[None]                                     # (1, S)
+    select = partial(_select_symbols, by_selects=kernel.select_symbols)
 
     def frame(symbols):
-        return _select_symbols(table, symbols), _select_symbols(log_best, symbols)[..., 0, :]
+        return select(table, symbols), select(log_best, symbols)[..., 0, :]
     return X.T, frame
 
 
-def _select_symbols(table, symbols):
+def _select_symbols(table, symbols, by_selects: bool):
     """table[:, symbols] laid out (..., K, N) for a (K, S) table and (..., N) symbols."""
     n_symbols = table.shape[1]
-    if n_symbols > SELECT_MAX_SYMBOLS:
+    if not by_selects:
         return jnp.moveaxis(table[:, symbols], 0, -2)                  # (K, ..., N) -> (..., K, N)
-    # Few symbols: selects fuse into one pass, ~5x faster on XLA:CPU than the gather (whose
-    # output layout needs a transpose). A binary tree over the symbol's bits takes S - 1
-    # selects and log2(S) bit tests per frame, where a chain of one select per symbol also
-    # compares each symbol (categorical Viterbi 7% faster at S = 8, the same paths).
+    # Few symbols: selects fuse into one pass, where the gather's output layout needs a
+    # transpose. A binary tree over the symbol's bits takes S - 1 selects and log2(S) bit
+    # tests per frame, where a chain of one select per symbol also compares each symbol.
     symbols = symbols[..., None, :]                                    # (..., 1, N)
     n_bits = max(1, (n_symbols - 1).bit_length())
     level = [table[:, min(symbol, n_symbols - 1), None] for symbol in range(1 << n_bits)]
@@ -132,8 +131,8 @@ def statistics(kind: str, gamma, X, n_symbols: int = 0) -> dict:
     if kind in ("spherical", "diag"):
         stats["obs**2"] = jnp.einsum("tkn,ntd->kd", gamma, X**2)
     else:
-        # Broadcast product over the kernels' (T, K, D, D, N) layout: XLA:CPU fuses it, ~1.6x
-        # faster than the three-operand einsum.
+        # Broadcast product over the kernels' (T, K, D, D, N) layout: XLA:CPU fuses it into
+        # one reduction, where the three-operand einsum is a chain of dots.
         Xt = jnp.transpose(X, (1, 2, 0))                                # (T, D, N)
         outer = (Xt[:, :, None] * Xt[:, None])[:, None]                 # (T, 1, D, D, N)
         stats["obs*obs.T"] = (gamma[:, :, None, None, :] * outer).sum(axis=(0, 4))

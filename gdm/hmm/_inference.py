@@ -11,8 +11,8 @@ Two forward-backward implementations give the same numbers:
 - log space (hmmlearn's "log"): logsumexp over predecessors at every step, exactly hmmlearn's
   recursions; robust to any dynamic range, but K*K exponentials per step;
 - scaled (Rabiner 1989): probabilities renormalized at every step after dividing each frame's
-  emission probabilities by their maximum; no exp/log inside the time loop, several times
-  faster, and it reports (`ok` False) the rare underflow, after which the caller falls back.
+  emission probabilities by their maximum; no exp/log inside the time loop, and it
+  reports (`ok` False) the rare underflow, after which the caller falls back.
 Viterbi uses max/argmax with hmmlearn's tie-breaking (first final state, last predecessor).
 """
 
@@ -87,39 +87,36 @@ def expectations(log_start, log_trans, log_frames, lengths):
     return log_prob, gamma, gamma[0].sum(axis=1), trans_counts
 
 
-UNROLL_STATES = 16  # Viterbi's max over predecessors is unrolled up to this many states
-
-
-def viterbi(log_start, log_trans, inputs, lengths, frame=None):
+def viterbi(log_start, log_trans, inputs, lengths, frame=None, unroll: bool = True,
+            pointer_dtype: str = "int8"):
     """Most likely state paths (T, N) (padding repeats the last state) and their log-probs (N,);
-    the paths in the pointers' integer type (int8 for up to 127 states), which the caller
-    widens once, on the host, while unpacking them (a quarter of the int32 output's bytes).
+    the paths in `pointer_dtype` (the plan's: int8 up to 127 states), which the caller widens
+    once, on the host, while unpacking them.
 
     `inputs` are the log frames (T, K, N), or, given `frame` (see `emissions.frame_source`),
     per-step data from which frame(inputs[t]) computes step t's frames inside the loop.
-    The forward pass stores int8 (K > 127: int32) backpointers, so the backward pass is a K-way
-    select per step (no gather, no K*K rescoring): 3-4x faster on XLA:CPU than recovering each
-    predecessor from the max-product lattice. Ties resolve as hmmlearn's: first index for the
-    final state, last index for predecessors.
+    The forward pass stores backpointers, so the backward pass is a K-way select per step (no
+    gather, no K*K rescoring of the max-product lattice). With `unroll` the max over
+    predecessors is a running max, one fused pass per predecessor, else a reduction. Ties
+    resolve as hmmlearn's: first index for the final state, last index for predecessors.
     """
     frame = frame or (lambda x: x)
     n_states = log_trans.shape[0]
     steps = jnp.arange(1, inputs.shape[0])
-    index_type = jnp.int8 if n_states <= 127 else jnp.int32
+    index_type = jnp.dtype(pointer_dtype)
     stay = jnp.arange(n_states, dtype=index_type)[:, None]
 
     def step(delta, step_inputs):
         x, t = step_inputs
-        if n_states <= UNROLL_STATES:
-            # A running max over predecessors, unrolled: one fused pass per predecessor,
-            # 12-15% faster than the reduction below at K = 6.
+        if unroll:
+            # A running max over predecessors, unrolled: one fused pass per predecessor.
             best = delta[0][None, :] + log_trans[0][:, None]               # (K, N)
             for i in range(1, n_states):
                 best = jnp.maximum(best, delta[i][None, :] + log_trans[i][:, None])
             # The last predecessor whose score equals the max (max returns one of its
             # operands, so equality is exact). XLA:CPU computes the pointers in their own
             # fusion, which repeats the sums: comparing there with the max is cheaper than
-            # carrying a running compare-and-select through both passes (15% at K = 6).
+            # carrying a running compare-and-select through both passes.
             pointer = jnp.zeros(best.shape, index_type)
             for i in range(1, n_states):
                 score = delta[i][None, :] + log_trans[i][:, None]
@@ -189,9 +186,8 @@ def forward_scaled(start, trans, frames, lengths):
 def scaled_score(start, trans, inputs, lengths, frame):
     """(log-likelihoods (N,), ok flag) by the normalized forward pass, with each step's scaled
     frames and their log scale (`frame(inputs[t])`, see `emissions.scaled_frame_source`)
-    computed inside the loop: no (T, K, N) frames or alphas are written (a 56-sequence
-    categorical chunk 1.5-3x faster on one core than `forward_scaled` on a frames block, the
-    same numbers)."""
+    computed inside the loop: no (T, K, N) frames or alphas are written (the same numbers as
+    `forward_scaled` on a frames block)."""
     steps = jnp.arange(1, inputs.shape[0])
 
     def step(alpha, step_inputs):
@@ -242,7 +238,7 @@ def expectations_scaled(start, trans, frames, top, lengths):
     gamma = scaled_posteriors(alpha, beta, lengths)
     live = (jnp.arange(1, frames.shape[0])[:, None] < lengths[None, :])[:, None, :]
     ahead = jnp.where(live, frames[1:] * beta[1:] / scales[1:, None, :], 0.0)
-    # Broadcast product summed over (t, n): fused by XLA:CPU, ~2x faster than the einsum.
+    # Broadcast product summed over (t, n): XLA:CPU fuses it into one reduction.
     trans_counts = trans * (alpha[:-1, :, None, :] * ahead[:, None]).sum(axis=(0, 3))
     log_prob = scaled_log_likelihood(scales, top, lengths)
     ok = ok & jnp.all(jnp.isfinite(gamma)) & jnp.all(jnp.isfinite(trans_counts))
