@@ -568,3 +568,40 @@ def test_bad_inputs_after_fit(gaussian_data):
     cat, _ = _categorical_pair()
     with pytest.raises(ValueError, match="Largest symbol is 7"):
         cat.score(np.array([[0], [7]]))
+
+
+def test_plan_chunks_inference_by_threads_and_fit_by_memory_only():
+    """make_plan: score and decode split enough work into at least n_jobs chunks, EM keeps one
+    chunk whatever n_jobs (its sums then round the same way); kernel variants follow the kind
+    and the shapes; an unknown task is refused by name."""
+    from gdm.hmm._plan import CPU_MAX_VITERBI_CHUNK, make_plan
+
+    lengths = np.full(64, 400)
+    fit = make_plan("fit", "diag", lengths, K, n_jobs=2)
+    score = make_plan("score", "diag", lengths, K, n_jobs=2)
+    assert (fit.n_chunks, fit.workers) == (1, 2) and score.n_chunks == 2
+    assert fit.t_pad == score.t_pad >= 400 and score.n_chunks * score.chunk >= 64
+    many = np.full(500, 100)
+    decode = make_plan("decode", "full", many, K, n_jobs=1)
+    assert decode.chunk <= CPU_MAX_VITERBI_CHUNK and not decode.kernel.frames_in_loop
+    assert make_plan("decode", "diag", many, K).kernel.frames_in_loop
+    categorical = make_plan("score", "categorical", lengths, 200, n_symbols=40)
+    assert categorical.dtype == np.int8 and categorical.kernel.pointer_dtype == "int32"
+    assert not categorical.kernel.select_symbols and not categorical.kernel.unroll
+    with pytest.raises(ValueError, match="task"):
+        make_plan("predict", "diag", lengths, K)
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: hmm.GaussianHMM(2, tol=-1.0), "tol"),
+    (lambda: hmm.GaussianHMM(2, min_covar=-1.0), "min_covar"),
+    (lambda: hmm.GaussianHMM(2, n_iter=0), "n_iter"),
+    (lambda: hmm.GaussianHMM(2, implementation="fast"), "implementation"),
+    (lambda: hmm.CategoricalHMM(2, n_features=0), "n_features"),
+])
+def test_hyperparameters_are_checked_by_scikit_learns_constraints(make, name):
+    """The same InvalidParameterError (a ValueError) scikit-learn's own estimators raise."""
+    from sklearn.utils._param_validation import InvalidParameterError
+    X = np.array([[0], [1], [1], [0]]) if name == "n_features" else np.ones((6, 2))
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
+        make().fit(X)

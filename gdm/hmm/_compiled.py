@@ -127,19 +127,27 @@ def _expected_counts(kernel: Kernel, start, trans, emission, X, lengths, impleme
 _statistics = jax.jit(emissions.statistics, static_argnames=("kind", "n_symbols"))
 
 
-@partial(jax.jit, static_argnames=("kind", "params"))
-def _maximize(kind, params, start, trans, emission, priors, start_counts, trans_counts, stats):
-    """hmmlearn's M-step from the expected counts summed over all chunks."""
+PARAMETER_LETTERS = "stmce"
+
+
+def update_flags(params: str) -> dict:
+    """{letter: whether the M-step updates that parameter} for every letter of any emission
+    model, as boolean scalars: traced arguments, so changing `params` compiles nothing."""
+    return {letter: np.bool_(letter in params) for letter in PARAMETER_LETTERS}
+
+
+@partial(jax.jit, static_argnames=("kind",))
+def _maximize(kind, update, start, trans, emission, priors, start_counts, trans_counts, stats):
+    """hmmlearn's M-step from the expected counts summed over all chunks; `update` holds the
+    flags of `update_flags`, and a parameter not updated keeps its value exactly."""
     # Priors below 1 can make counts negative: clip at 0 (hmmlearn); states or transitions that
     # are exactly 0 stay 0, which keeps e.g. left-right topologies.
-    if "s" in params:
-        new = jnp.maximum(priors["startprob_prior"] - 1 + start_counts, 0)
-        new = jnp.where(start == 0, 0, new)
-        start = new / new.sum()
-    if "t" in params:
-        new = jnp.maximum(priors["transmat_prior"] - 1 + trans_counts, 0)
-        trans = _normalize_rows(jnp.where(trans == 0, 0, new))
-    return start, trans, emissions.m_step(kind, emission, stats, priors, params)
+    new = jnp.maximum(priors["startprob_prior"] - 1 + start_counts, 0)
+    new = jnp.where(start == 0, 0, new)
+    start = jnp.where(update["s"], new / new.sum(), start)
+    new = jnp.maximum(priors["transmat_prior"] - 1 + trans_counts, 0)
+    trans = jnp.where(update["t"], _normalize_rows(jnp.where(trans == 0, 0, new)), trans)
+    return start, trans, emissions.m_step(kind, emission, stats, priors, update)
 
 
 def em_step(plan: HMMPlan, params: str, start, trans, emission, priors, X, lengths,
@@ -166,8 +174,8 @@ def em_step(plan: HMMPlan, params: str, start, trans, emission, priors, X, lengt
     for part, _ in parts[1:]:  # summed in chunk order: the same numbers on any thread count
         totals = jax.tree.map(jnp.add, totals, part)
     log_prob, start_counts, trans_counts, stats = totals
-    start, trans, emission = _maximize(kind, params, start, trans, emission, priors,
-                                       start_counts, trans_counts, stats)
+    start, trans, emission = _maximize(kind, update_flags(params), start, trans, emission,
+                                       priors, start_counts, trans_counts, stats)
     return start, trans, emission, log_prob, all(bool(ok) for _, ok in parts)
 
 

@@ -139,40 +139,47 @@ def statistics(kind: str, gamma, X, n_symbols: int = 0) -> dict:
     return stats
 
 
-def m_step(kind: str, emission: dict, stats: dict, priors: dict, params: str) -> dict:
-    """hmmlearn's emission M-step; `params` letters say which parameters are updated."""
+def m_step(kind: str, emission: dict, stats: dict, priors: dict, update: dict) -> dict:
+    """hmmlearn's emission M-step; `update` maps parameter letters to (traced) booleans saying
+    which parameters are updated: every update is computed, and selected by its flag."""
     if kind == "categorical":
-        if "e" not in params:
-            return emission
         prob = jnp.maximum(priors["emissionprob_prior"] - 1 + stats["obs"], 0)
-        return {"emissionprob": _normalize_rows(prob)}
+        return {"emissionprob": jnp.where(update["e"], _normalize_rows(prob),
+                                          emission["emissionprob"])}
     means, covars = emission["means"], emission["covars"]
     means_prior, means_weight = priors["means_prior"], priors["means_weight"]
     denom = stats["post"][:, None]
-    if "m" in params:
-        means = (means_weight * means_prior + stats["obs"]) / (means_weight + denom)
-    if "c" in params:
-        covars_prior, covars_weight = priors["covars_prior"], priors["covars_weight"]
-        meandiff = means - means_prior
-        if kind in ("spherical", "diag"):
-            c_n = (means_weight * meandiff**2 + stats["obs**2"] - 2 * means * stats["obs"]
-                   + means**2 * denom)
-            c_d = jnp.maximum(covars_weight - 1, 0) + denom
-            covars = (covars_prior + c_n) / jnp.maximum(c_d, 1e-5)
-            if kind == "spherical":
-                covars = covars.mean(axis=1)
+    new = (means_weight * means_prior + stats["obs"]) / (means_weight + denom)
+    means = jnp.where(update["m"], new, means)
+    return {"means": means, "covars": jnp.where(
+        update["c"], _covariances(kind, means, stats, priors), covars)}
+
+
+def _covariances(kind: str, means, stats: dict, priors: dict):
+    """hmmlearn's covariance update around `means` (the updated ones when they are)."""
+    means_prior, means_weight = priors["means_prior"], priors["means_weight"]
+    denom = stats["post"][:, None]
+    covars_prior, covars_weight = priors["covars_prior"], priors["covars_weight"]
+    meandiff = means - means_prior
+    if kind in ("spherical", "diag"):
+        c_n = (means_weight * meandiff**2 + stats["obs**2"] - 2 * means * stats["obs"]
+               + means**2 * denom)
+        c_d = jnp.maximum(covars_weight - 1, 0) + denom
+        covars = (covars_prior + c_n) / jnp.maximum(c_d, 1e-5)
+        if kind == "spherical":
+            covars = covars.mean(axis=1)
+    else:
+        n_features = means.shape[1]
+        obsmean = jnp.einsum("kd,ke->kde", stats["obs"], means)
+        c_n = (means_weight * jnp.einsum("kd,ke->kde", meandiff, meandiff)
+               + stats["obs*obs.T"] - obsmean - jnp.swapaxes(obsmean, 1, 2)
+               + jnp.einsum("kd,ke->kde", means, means) * stats["post"][:, None, None])
+        cv_weight = jnp.maximum(covars_weight - n_features, 0)
+        if kind == "tied":
+            covars = (covars_prior + c_n.sum(0)) / (cv_weight + stats["post"].sum())
         else:
-            n_features = means.shape[1]
-            obsmean = jnp.einsum("kd,ke->kde", stats["obs"], means)
-            c_n = (means_weight * jnp.einsum("kd,ke->kde", meandiff, meandiff)
-                   + stats["obs*obs.T"] - obsmean - jnp.swapaxes(obsmean, 1, 2)
-                   + jnp.einsum("kd,ke->kde", means, means) * stats["post"][:, None, None])
-            cv_weight = jnp.maximum(covars_weight - n_features, 0)
-            if kind == "tied":
-                covars = (covars_prior + c_n.sum(0)) / (cv_weight + stats["post"].sum())
-            else:
-                covars = (covars_prior + c_n) / (cv_weight + stats["post"][:, None, None])
-    return {"means": means, "covars": covars}
+            covars = (covars_prior + c_n) / (cv_weight + stats["post"][:, None, None])
+    return covars
 
 
 def _normalize_rows(a):
