@@ -1,6 +1,6 @@
 """MLP autoencoder vs PCA: test reconstruction MSE for code sizes 2, 5, 10, 20, 30.
 
-The seed's claim: an autoencoder is a non-linear PCA, so with the same code size it should
+The claim: an autoencoder is a non-linear PCA, so with the same code size it should
 reconstruct better. Runner gdm/runners/ae_vs_pca.py trains one autoencoder per code size through
 the shared loop (sub-workdirs code_<K>, each resumable) and fits sklearn's PCA on the same
 training split. Results: ae/mse@K and pca/mse@K (per pixel), ae/sse@K and pca/sse@K (per

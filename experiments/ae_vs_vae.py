@@ -1,6 +1,6 @@
 """Autoencoder vs VAE, both with a 2-D latent space, side by side (gdm/runners/ae_vs_vae.py).
 
-The seed's argument, as figures: the autoencoder's codes (left) form class clusters with gaps
+The argument, as figures: the autoencoder's codes (left) form class clusters with gaps
 and an arbitrary scale, so decoding random N(0, I) points gives few recognisable digits; the
 VAE's posterior means (right) fill the prior continuously and the same points decode to digits.
 Figures: latent_scatter_ae_vs_vae, random_decoding_ae_vs_vae, manifold_ae_vs_vae. Results:

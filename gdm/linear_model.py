@@ -48,7 +48,7 @@ def _logistic_value_and_grad(theta, X, target, weight, l2, fit_intercept):
     then b (n_out,). The gradient is in closed form: residuals (p - y) * w, then X^T @ them.
 
     Written out rather than by autodiff: one forward and one transposed matmul, with no saved
-    intermediates, is ~16% faster per L-BFGS iteration on XLA:CPU (MNIST: 2.5 vs 3.0 ms).
+    intermediates, makes each L-BFGS iteration cheaper than the autodiff gradient on XLA:CPU.
     """
     n_features, n_out = X.shape[1], target.shape[1]
     W = theta[: n_features * n_out].reshape(n_features, n_out)

@@ -1,6 +1,6 @@
 """Autoencoder vs VAE with the same latent size, side by side (experiments/ae_vs_vae.py).
 
-The seed's point, drawn and measured: an autoencoder's codes form clusters with gaps and sit
+The point, drawn and measured: an autoencoder's codes form clusters with gaps and sit
 wherever training put them, so decoding points drawn from N(0, I) gives mostly non-digits; the
 VAE's KL term makes its latent space continuous and matched to that prior, so the same points
 decode to digits. Both models are ordinary training runs (sub-workdirs 'vae' and 'ae'); this

@@ -1,4 +1,4 @@
-"""SVM vs forest vs k-NN vs linear vs naive Bayes vs DNNs on one split: the seed's comparison.
+"""SVM vs forest vs k-NN vs linear vs naive Bayes vs DNNs on one split.
 
 Every discriminative family of gdm (plus naive Bayes, the generative baseline) on the same
 train/test arrays; one table of test accuracy, fit and predict time. Estimators are timed twice

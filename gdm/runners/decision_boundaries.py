@@ -1,6 +1,6 @@
 """Decision boundaries of gdm's classifiers on 2-D data, and the SVM's maximum margin.
 
-The seed's picture of discriminative models: each learns a boundary between classes, linear
+The picture of discriminative models: each learns a boundary between classes, linear
 (logistic regression, linear SVM) or not (RBF SVM, k-NN, trees, forests), while a generative
 model (naive Bayes) draws its boundary from per-class densities. Panels: one row per dataset,
 one column per model, test accuracy in the title. The max-margin figure shows a linear SVM on

@@ -64,8 +64,8 @@ class SVC(ClassifierMixin, BaseLibSVM):
     Same parameters, fitted attributes and results as sklearn.svm.SVC (one-vs-one pairs,
     libsvm's intercept, ovr shape derived from ovo votes), with all pairs, and with
     `probability=True` all cross-validation fits, solved together in one compiled call.
-    `probability` is kept (scikit-learn 1.9 deprecates it) because the issue asks for Platt
-    scaling; `probA_`/`probB_` hold the per-pair sigmoids. See BaseLibSVM for the extra
+    `probability` is kept (scikit-learn 1.9 deprecates it) for Platt-scaled
+    `predict_proba`; `probA_`/`probB_` hold the per-pair sigmoids. See BaseLibSVM for the extra
     parameters. `dual_objective_` holds each pair's dual objective.
     """
 

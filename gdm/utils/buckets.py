@@ -46,9 +46,9 @@ ALIGNMENT = 64  # bytes: JAX's CPU client reads such host arrays in place instea
 
 def aligned_empty(shape: tuple[int, ...], dtype) -> np.ndarray:
     """np.empty(shape, dtype) starting at a multiple of ALIGNMENT bytes. A jitted call copies a
-    NumPy argument into a buffer of its own unless it is so aligned: 60-75 us per call for a
-    1.4 MB HMM chunk, two such copies at once slowing two threads' calls, where NumPy's
-    allocator gives 16-byte alignment."""
+    NumPy argument into a buffer of its own unless it is so aligned, and NumPy's allocator
+    gives only 16-byte alignment: for the large blocks the HMMs pass at every call, that copy
+    would cost more than the kernel's own reading of them."""
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     raw = np.empty(nbytes + ALIGNMENT, np.uint8)

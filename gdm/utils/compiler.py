@@ -1,25 +1,24 @@
 """Compiler options shared by the estimators' jit-compiled kernels.
 
 XLA:CPU (jaxlib 0.10) hands dots, reductions and elementwise fusions to the YNNPACK library by
-default. For the small, oddly shaped operations of gdm's classical estimators its kernels were
-slower than XLA's own loop fusions, measured side by side: forest fit 10-20% and predict ~15%,
-HMM forward / Viterbi 1.4-1.7x, the logistic-regression gradient 1.2x. `NATIVE_FUSIONS`
-leaves YNNPACK only convolutions (none of these kernels has one). Not everywhere: the k-NN
-distance matmuls and the HMM EM step were faster with the default, so they keep it. The option
-is experimental and backend-specific, so it is used only if this jaxlib accepts it; elsewhere
-(GPU, TPU, other versions) it is empty.
+default. For the small, oddly shaped operations of gdm's classical estimators (forest growth
+and prediction, the HMM recursions, the logistic-regression gradient) XLA's own loop fusions
+are faster. `NATIVE_FUSIONS` leaves YNNPACK only convolutions (none of these kernels has one).
+The k-NN distance matmuls and the HMM EM step, whose large dots YNNPACK does well, keep the
+default. The option is experimental and backend-specific, so it is used only if this jaxlib
+accepts it; elsewhere (GPU, TPU, other versions) it is empty.
 
 `FAST_MIN_MAX` lets XLA:CPU compile min / max without NaN propagation (one instruction instead
-of a compare and select): forest growth 2-5% (16 MNIST trees on one core) and the HMMs'
-Viterbi 1.2-1.4x (a 56-sequence chunk on one core), with the same trees and paths. Only for
-kernels whose min / max never see a NaN: their inputs are checked finite and their arithmetic
-guards 0 / 0 and log 0.
+of a compare and select), which the forest's split search and the HMMs' Viterbi spend much of
+their time on; the trees and paths are the same. Only for kernels whose min / max never see a
+NaN: their inputs are checked finite and their arithmetic guards 0 / 0 and log 0.
 
 `WIDE_VECTORS` lets LLVM use 512-bit vectors where the CPU has them (AVX-512): XLA:CPU asks for
-256 by default. The HMM time loops, compute-bound float64 arithmetic on (states, sequences)
-blocks, ran 1.2-1.6x faster with it on the project's AMD EPYC (AVX-512) machine; the forest's
-scatter-bound growth 6-9% (16 MNIST trees on one core, A/B in one process; the same trees).
-A CPU without AVX-512 ignores the preference.
+256 by default, and the HMM time loops (compute-bound float64 arithmetic on (states,
+sequences) blocks) and the forest's growth run faster with the wider vectors. A CPU without
+AVX-512 ignores the preference.
+
+The figures behind these choices are in docs/performance.md and experiments/benchmarks/results.
 """
 
 from __future__ import annotations

@@ -1,12 +1,11 @@
 """Independent chunks of work run as compiled calls on CPU threads, one call per chunk.
 
 XLA:CPU runs a small kernel, such as one HMM time step over a batch of sequences, on one core,
-and it does not overlap independent loops of one program (measured: Viterbi on two halves of a
-batch inside one jit took as long as on the whole batch, and so did two asynchronous calls
-from one thread). Two calls made from two Python threads do run at once, since JAX releases
-the GIL while an executable runs: 1.1-1.9x for Viterbi kernels on 2 cores (varying from run to
-run; about 10% on a whole HMM call for 100 sequences). On a GPU or TPU one call already fills
-the device, so the work is not split there.
+and it does not overlap independent loops of one program (Viterbi on two halves of a batch
+inside one jit takes as long as on the whole batch, and so do two asynchronous calls from one
+thread). Two calls made from two Python threads do run at once, since JAX releases the GIL
+while an executable runs. On a GPU or TPU one call already fills the device, so the work is not
+split there.
 """
 
 from __future__ import annotations
@@ -55,7 +54,7 @@ def map_chunks(fn: Callable[[int], Any], n_chunks: int, workers: int) -> Sequenc
     """[fn(0), ..., fn(n_chunks - 1)], on up to `workers` threads, in order. `fn` should block
     until its results are computed (e.g. `jax.block_until_ready`). The calling thread is one
     of the workers: it takes chunks from the same counter as the pool's threads instead of
-    waiting for them (a 2-chunk Viterbi call 0.44 -> 0.41 ms, one thread handoff less). The
+    waiting for them, which saves a thread handoff per call. The
     caller's float64 mode, which JAX keeps per thread, is applied in the workers too. The
     first exception raised stops the workers taking new chunks and is re-raised."""
     if workers <= 1 or n_chunks <= 1:
