@@ -203,7 +203,7 @@ def test_score_keys_order_as_the_scores():
 def test_even_groups_fit_the_budget_with_the_least_padding():
     """Feature slots per search group: within the budget, in the fewest groups, and the
     padding of the last group smaller than the number of groups (equal sizes)."""
-    from gdm.tree._base import _even_groups
+    from gdm.tree._plan import even_groups as _even_groups
 
     for k in range(1, 80):
         for most in range(0, 40):

@@ -8,7 +8,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.metrics import accuracy_score, r2_score
 
-from gdm.tree._base import _coarse_bucket
+from gdm.tree._plan import coarse_bucket
 from gdm.utils.buckets import pad_to
 from gdm.utils.threads import check_n_jobs
 
@@ -48,7 +48,7 @@ class _ForestMixin:
     def _compute_oob(self, X, y, target, in_bag) -> None:
 
         n = X.shape[0]
-        n_pad = _coarse_bucket(n, 64)
+        n_pad = coarse_bucket(n, 64)
         x = pad_to(X, n_pad)
         in_bag = pad_to(in_bag, n_pad, 1, value=1.0)
         sums, n_oob = self._oob_mean(x, in_bag)

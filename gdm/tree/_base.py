@@ -7,11 +7,13 @@ compiled programs). Sample counts and feature counts are padded to size buckets
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import threading
 import time
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,10 +26,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from gdm.tree._binning import bin_features
-from gdm.tree._grow import NODE_ARRAYS, Fitted, grow_trees_fast, grow_trees_small
-from gdm.tree._predict import apply_trees, mean_leaf_value, oob_sums
+from gdm.tree._grow import NODE_ARRAYS, Fitted, grow_compiled
+from gdm.tree._plan import GrowthPlan, coarse_bucket, plan_growth
+from gdm.tree._predict import PredictPlan, apply_trees, mean_leaf_value, oob_sums
 from gdm.tree._sampling import bootstrap_counts
-from gdm.utils.buckets import bucket_size, pad_to
+from gdm.utils.buckets import pad_to
 from gdm.utils.compiler import on_accelerator
 from gdm.utils.threads import effective_workers, map_chunks
 
@@ -36,68 +39,60 @@ CHUNK_DOC = """node_chunk : int, default=32
     chunk_size : int or None, default=None
         Histogram cells (float32) built at once, about 4 bytes each. On CPU (None: 2**19) a
         growth step scans its nodes' sampled features in groups of as many as fit, so the
-        histograms stay in cache (2 MB measured fastest on MNIST). On GPU / TPU (None:
-        2**29) trees grow vmapped, as many at once as fit, so one step's kernels serve them
-        all.
+        histograms stay in cache. On GPU / TPU (None: 2**29) trees grow vmapped, as many at
+        once as fit, so one step's kernels serve them all.
     sample_chunk : int, default=4096
         Samples pushed through all trees at once at predict time."""
 
 
-def _coarse_bucket(n: int, minimum: int) -> int:
-    """The trees' size bucket: powers of two up to 2048, the default grid above."""
-    return bucket_size(n, minimum, powers_of_two_to=2048)
+class _Binned(NamedTuple):
+    """A fit's binned features and what the plan reads of them."""
 
-
-def _windows(n_pad: int, divisors: tuple[float, ...]) -> tuple[int, ...]:
-    """Sample windows of the compact search (multiples of 16, at least 256, at most n_pad)."""
-    return tuple(sorted({min(n_pad, max(256, int(n_pad / dv) // 16 * 16)) for dv in divisors}))
-
-
-SMALL_CHUNK = 8
-TREES_PER_CALL = 8  # real problems: trees per compiled call (one after another inside it)
-# Steps whose nodes hold at most n / 16 (else 3n / 32, n / 8, 3n / 16, n / 4, 3n / 8) samples
-# search only those samples, in the smallest window they fit: a step costs about its window.
-# MNIST, 8 trees in one process: 0.37 s with (16, ..., 4), 0.41 s with (16, 8, 4), 0.44 s with
-# (8, 4); adding n / 32 and 3n / 64 gained nothing, 3n / 8 3% (n / 2 nothing more). Each
-# window is a compiled branch (+0.6 s cold).
-WINDOW_DIVISORS = (16, 32 / 3, 8, 16 / 3, 4, 8 / 3)
-# GPU / TPU (trees in lockstep, windows for the largest tree): MNIST on an H200, 0.149 s with
-# these, 0.158 s with (32, 16, 8), 0.157 s adding 2 (and twice the compile time), 0.186 s
-# with the full search in every step.
-ACCELERATOR_WINDOW_DIVISORS = (32, 16, 8, 4)
-# Steps of the first levels (all samples, at most this many nodes) search this many node
-# slots rather than node_chunk. CPU adds 16 for the fifth level and 2 for the first two (16
-# MNIST trees on one core: 0.57-0.58 s vs 0.61 s with 8 alone; 2, 4, 8, 16 gained nothing
-# more); GPU / TPU keep 8, as measured there.
-TOP_SLOTS = (2, 8, 16)
-ACCELERATOR_TOP_SLOTS = (8,)
-# Default chunk_size on CPU: a step's histograms stay in cache. MNIST, 48 trees on one core:
-# 2**19 2.00-2.01 s (median), 2**20 2.05 s, 2**21 slower still.
-CPU_CELLS = 2**19
-ACCELERATOR_CELLS = 2**29  # default chunk_size on GPU / TPU: 2 GB of histograms per step
+    edges: np.ndarray  # (d_pad, max_bins - 1) bin edges, +inf padded
+    xb: jax.Array  # binned x on the device
+    by_feature: bool  # xb laid out (features, samples)
+    feature_ok: np.ndarray  # features with at least two distinct values
+    n: int
+    n_pad: int
+    d_pad: int
+    k: int  # features sampled per node (at most the usable ones)
+    threads: int
+    sw: np.ndarray  # sample weights x class weights
 
 
 def _bag_rows(weights: jax.Array, n_pad: int) -> int:
     """Rows the full split searches scan: only samples of positive weight are ever active
     (with bootstrap ~63%), so a window holding the largest bag of the fit, in steps of n / 16
-    (one program for most fits of a size). MNIST, 8 trees in one process: 0.42 vs 0.48 s."""
+    (one program for most fits of a size)."""
     in_bag = int(jnp.max(jnp.sum(weights > 0, axis=1)))
     step = -(-n_pad // 16)
     return min(n_pad, -(-in_bag // step) * step)
 
 
-def _even_groups(k: int, most: int) -> int:
-    """Feature slots per group of the split search: k slots in the fewest groups of at most
-    `most`, of equal size, not groups of `most` and a last one mostly padding (its slots are
-    computed all the same). MNIST, 28 features with room for 12: 3 groups of 10 (30 slots),
-    8 trees in 0.353 s, rather than 3 of 12 (36 slots), 0.372 s."""
-    n_groups = -(-k // max(most, 1))
-    return -(-k // n_groups)
+class _Progress:
+    """verbose > 0: one line per call of trees grown, on stderr."""
+
+    def __init__(self, name: str, n_trees: int, chunk: int) -> None:
+        self.name, self.n_trees, self.chunk = name, n_trees, chunk
+        self.started, self.done, self.lock = time.perf_counter(), 0, threading.Lock()
+
+    def step(self) -> None:
+        with self.lock:
+            self.done += 1
+            print(f"[{self.name}] {min(self.done * self.chunk, self.n_trees)}/{self.n_trees} "
+                  f"trees grown, {time.perf_counter() - self.started:.1f} s",
+                  file=sys.stderr, flush=True)
 
 
-def _needs_counts(min_samples_leaf: int) -> bool:
-    """Whether split search needs sample counts per bin (else positive weight says enough)."""
-    return min_samples_leaf > 1
+def _gather(chunks: list[Fitted]) -> Fitted:
+    """The calls' trees in one host Fitted, node arrays cut to the nodes grown (rounded up, few
+    slice programs) before they leave the device: their capacity is 2 n, mostly unused."""
+    size = -(-int(max(np.max(c.node_count) for c in chunks)) // 256) * 256
+    chunks = [c._replace(**{name: getattr(c, name)[:, :size] for name in NODE_ARRAYS})
+              for c in chunks]
+    chunks = jax.device_get(chunks)  # one chunk on GPU / TPU: no copy to concatenate
+    return chunks[0] if len(chunks) == 1 else jax.tree.map(lambda *a: np.concatenate(a),
+                                                           *chunks)
 
 
 class _BaseForest(BaseEstimator):
@@ -159,12 +154,31 @@ class _BaseForest(BaseEstimator):
         return encoded.astype(np.float32), self.n_classes_, factor
 
     def _fit(self, X, y, sample_weight=None):
+        """Validate, bin, plan, grow, store, as scikit-learn's trees do."""
+        X, y, target, sw, n_channels = self._validate_fit(X, y, sample_weight)
+        binned = self._bin(X, sw)
+        plan = self._plan(binned, n_channels)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        boot_key, tree_key = jax.random.split(jax.random.PRNGKey(seed))
+        weights, counts = self._tree_weights(plan, sw, target, boot_key)
+        plan = self._fit_bag(plan, weights)
+        fitted = self._grow(plan, binned, target, weights, jax.random.split(tree_key,
+                                                                            plan.n_rows))
+        n, d = X.shape
+        self._store(fitted, self._n_trees(), n_channels, d)
+        if not self._classifier:
+            self._exact_leaf_means(X, y, np.asarray(weights)[:self._n_trees(), :n])
+        if self._forest and self.oob_score:
+            self._compute_oob(X, y, target, np.asarray(counts)[:self._n_trees(), :n])
+        return self
+
+    def _validate_fit(self, X, y, sample_weight):
+        """Checked X (float32), y, the encoded target, sample weights x class weights, and the
+        target's channel count; sets the fit's min_samples and criterion."""
         self._validate_params()
-        accelerator = on_accelerator()  # trees grow in lockstep there
         # GPU / TPU: X's finiteness is checked on the device, with the binning.
         X, y = validate_data(self, X, y, dtype=np.float32, y_numeric=not self._classifier,
-                             multi_output=False, ensure_all_finite=not accelerator)
-        n, d = X.shape
+                             multi_output=False, ensure_all_finite=not on_accelerator())
         target, n_channels, cw_factor = self._targets(y)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         if cw_factor is not None:
@@ -173,148 +187,97 @@ class _BaseForest(BaseEstimator):
             raise ValueError("Sum of sample_weight must be positive; all weights are zero.")
         if self._forest:
             self._check_forest_params()
-        min_split, min_leaf = self._min_samples(n)
+        self._min_split, self._min_leaf = self._min_samples(X.shape[0])
         self._criterion = {"log_loss": "entropy"}.get(self.criterion, self.criterion)
+        return X, y, target, sw, n_channels
 
-        # Bins from the samples that carry weight (sklearn drops zero-weight samples).
-        n_pad, d_pad = _coarse_bucket(n, 128), _coarse_bucket(d, 16)
+    def _bin(self, X: np.ndarray, sw: np.ndarray) -> _Binned:
+        """Bins from the samples that carry weight (sklearn drops zero-weight samples), laid
+        out as the split search reads them: (features, samples) on CPU (gather_bins)."""
+        accelerator = on_accelerator()
+        n, d = X.shape
+        n_pad, d_pad = coarse_bucket(n, 128), coarse_bucket(d, 16)
         threads = effective_workers(getattr(self, "n_jobs", None))
-        # CPU: binned (features, samples), the layout the split search reads (gather_bins).
-        binned_by_feature = not accelerator
         edges, xb, finite = bin_features(X, sw > 0, self.max_bins, device_sort=accelerator,
-                                         shape=(n_pad, d_pad), by_feature=binned_by_feature,
+                                         shape=(n_pad, d_pad), by_feature=not accelerator,
                                          workers=threads)
         if not finite:  # sklearn's own error
             assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
-        n_bins_used = int(np.isfinite(edges).sum(axis=1).max()) + 1
         feature_ok = np.isfinite(edges[:, 0])  # at least two distinct values; padding has none
         k = min(self._resolve_max_features(d), max(int(feature_ok.sum()), 1))
-        # Static sizes depend on (n_pad, d_pad, max_bins, max_features) only, not on the data,
-        # so check_estimator and CV reuse a handful of compiled programs.
-        k_pad = min(_coarse_bucket(k, 1), d_pad)
-        if 2 * k_pad > d_pad:
-            k_pad = d_pad
-        n_bins = max(32, min(n_pad, _coarse_bucket(self.max_bins, 1)))  # toy problems
-        # Few classes: pad the channel count (fewer programs); many: exact (less work).
-        n_channels_pad = _coarse_bucket(n_channels, 2) if 0 < n_channels <= 4 else n_channels
-        n_channels_pad = n_channels if not self._classifier else n_channels_pad
+        return _Binned(edges, xb, not accelerator, feature_ok, n, n_pad, d_pad, k, threads,
+                       sw)
 
-        n_trees = self._n_trees()
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        boot_key, tree_key = jax.random.split(jax.random.PRNGKey(seed))
-        # Fewer queued nodes per step on smaller data: the first levels and the thin deep
-        # levels fill only part of a step, and a step costs the same however full it is
-        # (n / 32, not n / 64: diabetes, 100 trees, 0.106 vs 0.138 s; MNIST keeps 32).
-        node_chunk = min(self.node_chunk, max(8, n_pad // 32))
-        toy = (n_trees <= SMALL_CHUNK
-               and node_chunk * k_pad * n_bins * (n_channels_pad + 1) * SMALL_CHUNK <= 2**22)
-        cells = self.chunk_size or (ACCELERATOR_CELLS if accelerator else CPU_CELLS)
-        if not toy:  # real problems: as many bins as the data needs
-            n_bins = max(32, _coarse_bucket(n_bins_used, 1))
-        # Histograms count samples per bin only if min_samples_leaf needs it (see grow.py).
-        counted = _needs_counts(min_leaf)
-        hist_channels = n_channels_pad + counted
-        slot_cells = node_chunk * n_bins * hist_channels
-        if toy:
-            # Toy problems (check_estimator, CV on tiny data): one tree and a few-tree forest
-            # share one vmapped program, compiled at LLVM -O0 since compiling dominates there.
-            grow_trees, tree_chunk, trees_at_once, windows = (
-                grow_trees_small, SMALL_CHUNK, SMALL_CHUNK, (n_pad,))
-            vmap_trees = True
-        elif accelerator:
-            # GPU / TPU: as many trees in lockstep as the histograms of all their sampled
-            # features fit in `cells`, so one step's kernel launches and loop test serve them
-            # all; deep steps take the compact search when the largest tree's step fits a window.
-            fit = max(1, min(n_trees, cells // (k * slot_cells)))
-            per_call = -(-n_trees // -(-n_trees // fit))  # equal calls, a multiple of 8 trees
-            tree_chunk = -(-per_call // SMALL_CHUNK) * SMALL_CHUNK
-            grow_trees, trees_at_once, vmap_trees = grow_trees_fast, tree_chunk, True
-            windows = _windows(n_pad, ACCELERATOR_WINDOW_DIVISORS)
-        else:  # real problems on CPU: one tree after another
-            grow_trees, tree_chunk, trees_at_once = grow_trees_fast, TREES_PER_CALL, 1
-            windows = _windows(n_pad, WINDOW_DIVISORS)
-            vmap_trees = False
-        # Toy problems share programs across max_features; real ones scan no padding slots.
-        k_slots = k_pad if toy else k
-        room = cells // (slot_cells * trees_at_once)  # feature slots per full-search group
-        group = _even_groups(k_slots, room)
-        # (node slots, feature group) of the first levels' searches; none of node_chunk or
-        # more (their branch would compile the full search again).
-        tops = tuple((slots, _even_groups(k_slots, room * node_chunk // slots))
-                     for slots in (ACCELERATOR_TOP_SLOTS if accelerator else TOP_SLOTS)
-                     if slots < node_chunk)
-        # The compact search's arrays per slot: (channels + 2) x window and node x bin flags,
-        # sized on CPU for windows up to n / 4: the 3n / 8 one runs in the same groups (MNIST:
-        # two groups of 14 features, 2 MB each, 1-2% faster on one core than one of 28).
-        group_window = windows[-1] if toy or accelerator else min(windows[-1], n_pad // 4)
-        compact_cells = group_window * (hist_channels + 2) + node_chunk * n_bins
-        compact_group = _even_groups(k_slots, cells // (compact_cells * trees_at_once))
-        n_rows = -(-n_trees // tree_chunk) * tree_chunk  # trees padded to whole calls
+    def _plan(self, binned: _Binned, n_channels: int) -> GrowthPlan:
+        return plan_growth(
+            binned.n_pad, binned.k, self._n_trees(), criterion=self._criterion,
+            n_channels=n_channels, classifier=self._classifier, max_bins=self.max_bins,
+            n_bins_used=int(np.isfinite(binned.edges).sum(axis=1).max()) + 1,
+            min_samples_leaf=self._min_leaf, node_chunk=self.node_chunk,
+            chunk_size=self.chunk_size, threads=binned.threads, accelerator=on_accelerator(),
+            d_pad=binned.d_pad)
+
+    def _tree_weights(self, plan: GrowthPlan, sw: np.ndarray, target: np.ndarray,
+                      boot_key: jax.Array) -> tuple[jax.Array, jax.Array | None]:
+        """Per-tree sample weights (n_rows, n_pad) on the device, and the bootstrap counts
+        (None without bootstrap), drawn on the device and kept there."""
+        n, n_pad, n_trees = sw.shape[0], plan.program.capacity // 2, self._n_trees()
         sw_pad = pad_to(sw.astype(np.float32), n_pad)
         counts = None
-        if self._forest and self.bootstrap:  # drawn on the device, kept there
+        if self._forest and self.bootstrap:
             counts = bootstrap_counts(boot_key, jnp.asarray(sw_pad), self._n_bootstrap(n),
-                                      n_trees=n_trees, n_rows=n_rows)
+                                      n_trees=n_trees, n_rows=plan.n_rows)
             weights = counts
             if getattr(self, "class_weight", None) == "balanced_subsample":
                 on_host = np.asarray(counts)
                 weights = on_host * self._balanced_subsample(on_host, target, n)
         else:
-            weights = pad_to(np.broadcast_to(sw_pad, (n_trees, n_pad)), n_rows, 0)
-        weights = jnp.asarray(weights, jnp.float32)
-        # Toy and GPU / TPU programs scan all rows (the window is not measured there).
-        bag_rows = n_pad if toy or accelerator else _bag_rows(weights, n_pad)
-        keys = jax.random.split(tree_key, n_rows)
+            weights = pad_to(np.broadcast_to(sw_pad, (n_trees, n_pad)), plan.n_rows, 0)
+        return jnp.asarray(weights, jnp.float32), counts
+
+    @staticmethod
+    def _fit_bag(plan: GrowthPlan, weights: jax.Array) -> GrowthPlan:
+        """The plan with the full searches' rows fitted to the largest bag (CPU programs)."""
+        program = plan.program
+        if program.vmap_trees:  # toy and GPU / TPU programs scan all rows
+            return plan
+        bag = _bag_rows(weights, program.capacity // 2)
+        return dataclasses.replace(plan, program=dataclasses.replace(program, bag_rows=bag))
+
+    def _limits(self, k: int, sw: np.ndarray) -> jax.Array:
+        """The traced growth limits (max_depth, min_samples_split, min_samples_leaf,
+        min_weight_leaf, max_features): changing them compiles nothing."""
         big = float(np.iinfo(np.int32).max)
         min_weight = self.min_weight_fraction_leaf * float(sw.sum())
-        limits = jnp.asarray([self.max_depth or big, min_split, min_leaf, min_weight, k],
-                             jnp.float32)
-        by_feature = not toy and not accelerator  # see split_search.gather_bins
-        args = (xb if by_feature == binned_by_feature else xb.T,
-                jnp.asarray(pad_to(target, n_pad)))
-        static = dict(criterion=self._criterion, n_channels=n_channels_pad, k=k_pad,
-                      node_chunk=node_chunk, n_bins=n_bins, capacity=2 * n_pad,
-                      group=group, tops=tops, compact_group=compact_group,
-                      windows=windows, bag_rows=bag_rows, counted=counted,
-                      vmap_trees=vmap_trees, by_feature=by_feature)
-        # CPU: calls of tree_chunk trees run on n_jobs threads, each thread waiting for its
-        # call (XLA:CPU keeps a growth step's small ops mostly on one core). MNIST, 100 trees,
-        # 2 cores, same process: n_jobs=1 6.0 s, 2 threads 4.9 s; dispatching all 13 calls
-        # without waiting (as before n_jobs) let XLA run them at once, 6.8-9.2 s. Each call is
-        # a pure function of its trees' keys and weights: the trees do not depend on n_jobs.
-        workers = 1 if toy else threads
-        started, done, lock = time.perf_counter(), [0], threading.Lock()
-        feature_ok_dev, edges_dev = jnp.asarray(feature_ok), jnp.asarray(edges)  # sent once
+        return jnp.asarray([self.max_depth or big, self._min_split, self._min_leaf,
+                            min_weight, k], jnp.float32)
+
+    def _grow(self, plan: GrowthPlan, binned: _Binned, target: np.ndarray,
+              weights: jax.Array, keys: jax.Array) -> Fitted:
+        """Grows the trees in calls of plan.tree_chunk, on plan.workers threads (CPU: each
+        thread waits for its call, since XLA:CPU keeps a growth step's small ops mostly on one
+        core). Each call is a pure function of its trees' keys and weights, so the trees do
+        not depend on the thread count."""
+        program, accelerator = plan.program, on_accelerator()
+        xb = binned.xb if program.by_feature == binned.by_feature else binned.xb.T
+        args = (xb, jnp.asarray(pad_to(target, binned.n_pad)))
+        limits = self._limits(binned.k, binned.sw)
+        feature_ok, edges = jnp.asarray(binned.feature_ok), jnp.asarray(binned.edges)
+        chunk, verbose = plan.tree_chunk, getattr(self, "verbose", 0)
+        progress = _Progress(type(self).__name__, self._n_trees(), chunk) if verbose else None
 
         def grow_chunk(c: int) -> Fitted:
-            i = c * tree_chunk
-            out = grow_trees(*args, weights[i:i + tree_chunk], feature_ok_dev,
-                             keys[i:i + tree_chunk], limits, edges_dev, **static)
-            if not accelerator or getattr(self, "verbose", 0):
+            rows = slice(c * chunk, (c + 1) * chunk)
+            out = grow_compiled(*args, weights[rows], feature_ok, keys[rows], limits, edges,
+                                program)
+            if not accelerator or verbose:
                 jax.block_until_ready(out)
-            if getattr(self, "verbose", 0):
-                with lock:
-                    done[0] += 1
-                    print(f"[{type(self).__name__}] {min(done[0] * tree_chunk, n_trees)}/"
-                          f"{n_trees} trees grown, {time.perf_counter() - started:.1f} s",
-                          file=sys.stderr, flush=True)
+            if progress:
+                progress.step()
             return out
 
-        chunks = map_chunks(grow_chunk, n_rows // tree_chunk, workers)  # bounds memory
-        # Cut the node arrays to the nodes grown (rounded up, few slice programs) before they
-        # leave the device: their capacity is 2 n, mostly unused.
-        size = -(-int(max(np.max(c.node_count) for c in chunks)) // 256) * 256
-        chunks = [c._replace(**{name: getattr(c, name)[:, :size] for name in NODE_ARRAYS})
-                  for c in chunks]
-        chunks = jax.device_get(chunks)  # one chunk on GPU / TPU: no copy to concatenate
-        fitted = chunks[0] if len(chunks) == 1 else jax.tree.map(
-            lambda *a: np.concatenate(a), *chunks)
-        self._store(fitted, n_trees, n_channels, d)
-        if not self._classifier:
-            self._exact_leaf_means(X, y, np.asarray(weights)[:n_trees, :n])
-        if self._forest and self.oob_score:
-            self._compute_oob(X, y, target, np.asarray(counts)[:n_trees, :n])
-        return self
+        chunks = map_chunks(grow_chunk, plan.n_rows // chunk, plan.workers)  # bounds memory
+        return _gather(chunks)
 
     def _exact_leaf_means(self, X, y, weights) -> None:
         """Regression leaf values recomputed in float64 from the training samples of each leaf,
@@ -359,23 +322,28 @@ class _BaseForest(BaseEstimator):
         self.feature_importances_ = mean / mean.sum() if mean.sum() > 0 else mean
 
     # ---------------------------------------------------------------- predict
+    def _predict_plan(self, n: int) -> PredictPlan:
+        """Padded sizes of a predict: samples to a bucket and whole sample chunks, trees to a
+        multiple of 8 and nodes to a power of two, so that trees and small forests share
+        compiled predict programs (padded trees are one leaf of value 0, out of the mean)."""
+        n_pad = coarse_bucket(n, 64)
+        chunk = min(self.sample_chunk, n_pad)
+        n_trees, size = self.tree_arrays_["feature"].shape
+        return PredictPlan(n_pad=-(-n_pad // chunk) * chunk, sample_chunk=chunk,
+                           n_trees=-(-n_trees // 8) * 8, n_nodes=coarse_bucket(size, 64))
+
     def _padded(self, X):
         check_is_fitted(self, "tree_arrays_")
         X = validate_data(self, X, dtype=np.float32, reset=False)
-        n = X.shape[0]
-        n_pad = _coarse_bucket(n, 64)
-        chunk = min(self.sample_chunk, n_pad)
-        n_pad = -(-n_pad // chunk) * chunk
-        return jnp.asarray(pad_to(X, n_pad)), n, chunk
+        plan = self._predict_plan(X.shape[0])
+        return jnp.asarray(pad_to(X, plan.n_pad)), X.shape[0], plan
 
     def _packed_trees(self):
-        """Node arrays padded to a multiple of 8 trees and a power-of-two node count, so that
-        trees and small forests share compiled predict programs; padded trees are one leaf
-        with value 0 and are left out of the mean. (A power-of-two tree count made 100 trees
-        128 for every level of the descent: MNIST predict 14 -> 10 ms with 104.)"""
+        """Node arrays padded to the predict plan's tree and node counts."""
         t = self.tree_arrays_
         n_trees, size = t["feature"].shape
-        shape = (-(-n_trees // SMALL_CHUNK) * SMALL_CHUNK, _coarse_bucket(size, 64))
+        plan = self._predict_plan(1)
+        shape = (plan.n_trees, plan.n_nodes)
 
         def pad(a, fill):
             out = np.full(shape + a.shape[2:], fill, a.dtype)
@@ -390,15 +358,15 @@ class _BaseForest(BaseEstimator):
             leaves = self._apply(X)  # (n, n_trees)
             value = self.tree_arrays_["value"][np.arange(leaves.shape[1]), leaves]
             return value.mean(axis=1)
-        x, n, chunk = self._padded(X)
+        x, n, plan = self._padded(X)
         *arrays, n_trees = self._packed_trees()
-        out = mean_leaf_value(x, *arrays, sample_chunk=chunk)
+        out = mean_leaf_value(x, *arrays, plan=plan)
         return np.asarray(out)[:n] * (arrays[0].shape[0] / n_trees)
 
     def _apply(self, X) -> np.ndarray:
-        x, n, chunk = self._padded(X)
+        x, n, plan = self._padded(X)
         *arrays, n_trees = self._packed_trees()
-        leaves = apply_trees(x, *arrays[:4], sample_chunk=chunk)
+        leaves = apply_trees(x, *arrays[:4], plan=plan)
         return np.asarray(leaves)[:n, :n_trees]
 
     def _oob_mean(self, X, in_bag):

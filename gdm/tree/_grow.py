@@ -7,33 +7,30 @@ appends the children. Pure nodes and nodes stopped by the min_samples / max_dept
 enter the queue, so growth ends as soon as every tree is done. The step runs in a
 `lax.while_loop`, so compile time does not depend on depth.
 
-Where the time goes on XLA:CPU, and the answers (MNIST, 100 trees: 32 s -> ~2.2 s):
+Where the time goes on XLA:CPU, and the answers:
 - the histograms of all sampled features of a step are tens of MB per tree, so building and
   scanning them was memory-bound: features are scanned in groups sized by `chunk_size`, each
   group's histogram staying in cache (`split_search.best_splits`);
 - deep steps hold few samples: when the step's nodes hold at most `window` samples, only the
   occupied (node, bin) cells of those samples are scanned (`split_search.best_splits_compact`),
   all sampled features in one group (`compact_group`: its arrays are small, and each group
-  costs ~70 XLA ops, whose dispatch was a tenth of the fit);
+  costs some 70 XLA ops, whose dispatch is a cost of its own);
 - the first levels' steps hold all samples but at most 2, 8 or 16 nodes: they scan that many
   node slots, not node_chunk;
 - only samples of positive weight are ever active, and with bootstrap ~37% of the rows have
-  none: the full searches scan a compacted window of `bag_rows` samples (MNIST: 0.42 vs
-  0.48 s for 8 trees; top-level steps 3.8 -> 1.7 ms, other full steps 6.5 -> 3.7 ms);
+  none: the full searches scan a compacted window of `bag_rows` samples;
 - vmapped scatters are several times slower per entry than plain ones: real problems grow
   their trees one after another (`lax.map`); toy problems, where per-step overhead dominates,
   stay vmapped;
 - min / max compile without NaN propagation (`FAST_MIN_MAX`: no NaN reaches them), 2-5%, and
-  with 512-bit vectors where the CPU has them (`WIDE_VECTORS`), 6-9% (16 trees on one core).
+  with 512-bit vectors where the CPU has them (`WIDE_VECTORS`).
 On GPU / TPU the opposite holds: a step's kernels are fast and its launches and loop test
 dominate, so trees grow in lockstep, vmapped, as many per program as the memory budget allows.
 Each step picks its search (compact window, first-level slots, full) for the largest tree of
 the batch, an unbatched branch index, so only that branch runs; the rare top_k fallback of
-feature sampling likewise runs only in steps where some tree needs it. (Vmapping the per-tree
-loop batched both choices, and every step ran every branch.) MNIST, 100 trees on an H200:
-full search in every step 0.19 s, lockstep with compact deep steps 0.15 s, 0.11 s with the
-fitted arrays computed on the device (`fitted_arrays`) rather than in numpy, and 0.08 s with
-the compact search's gathers in its own layout and the input padded on the device.
+feature sampling likewise runs only in steps where some tree needs it (vmapping the per-tree
+loop would batch both choices, and every step would run every branch). The fitted arrays are
+computed on the device (`fitted_arrays`), so only the trees' final arrays leave it.
 
 Per-sample channels: classification adds the sample weight to the channel of its class,
 regression adds (w, w*y, w*y^2); the last channel always counts samples with positive weight
@@ -49,6 +46,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from gdm.tree._plan import ProgramPlan
 from gdm.tree._sampling import draws_suffice, sample_features
 from gdm.tree._split_search import best_splits, best_splits_compact, gather_bins, weight_of
 from gdm.utils.compiler import FAST_COMPILE, FAST_MIN_MAX, NATIVE_FUSIONS, WIDE_VECTORS
@@ -297,8 +295,7 @@ def _grow_lockstep(xb, target, weights, feature_ok, keys, limits, **static) -> T
 
 class Fitted(NamedTuple):
     """What a fit keeps of a batch of trees, shape (n_trees, capacity[, channels]); computed on
-    the device, where it costs ~0.1 ms, while the same numpy code took 40 ms of a 0.16 s GPU fit
-    (MNIST, 100 trees) on the host."""
+    the device, where it is a few small fused ops, rather than on the host after a copy."""
 
     feature: jax.Array
     threshold: jax.Array  # samples with x <= this go left; -2 on leaves (sklearn's value)
@@ -333,42 +330,39 @@ def fitted_arrays(trees: Trees, edges: jax.Array, criterion: str) -> Fitted:
 
 
 def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok: jax.Array,
-               keys: jax.Array, limits: jax.Array, edges: jax.Array, *, criterion: str,
-               n_channels: int, k: int, node_chunk: int, n_bins: int, capacity: int, group: int,
-               tops: tuple[tuple[int, int], ...], compact_group: int, windows: tuple[int, ...],
-               bag_rows: int, counted: bool, vmap_trees: bool,
-               by_feature: bool = False) -> Fitted:
+               keys: jax.Array, limits: jax.Array, edges: jax.Array, *,
+               plan: ProgramPlan) -> Fitted:
     """Grows len(weights) trees in one program; weights (n_trees, n) are per-tree sample
     weights (bootstrap counts x sample_weight x class_weight, 0 on padding). limits (float32) =
-    (max_depth, min_samples_split, min_samples_leaf, min_weight_leaf, max_features); edges
-    (n_features, n_bins - 1) the bin edges, for the thresholds. bag_rows >= the most samples
-    of positive weight in any tree: the full searches scan that many (compacted) rows, not n.
-    by_feature: xb is laid out (features, samples) (`split_search.gather_bins`), else
-    (samples, features). tops: (node slots, feature group) of the first levels' searches,
-    ascending, slots < node_chunk (`choose_search`).
+    (max_depth, min_samples_split, min_samples_leaf, min_weight_leaf, max_features), traced,
+    so fits differing only in them share the program; edges (n_features, n_bins - 1) the bin
+    edges, for the thresholds. `plan` (static) holds every size and strategy
+    (`gdm.tree._plan.plan_growth`); plan.bag_rows >= the most samples of positive weight in any
+    tree: the full searches scan that many (compacted) rows, not n.
 
-    vmap_trees: in lockstep, vmapped (GPU / TPU, and toy problems, where a step is tiny and
-    per-step overhead dominates) or one after another with `lax.map` (real problems on CPU:
+    plan.vmap_trees: in lockstep, vmapped (GPU / TPU, and toy problems, where a step is tiny
+    and per-step overhead dominates) or one after another with `lax.map` (real problems on CPU:
     vmapped scatters are several times slower per entry on XLA:CPU, and one tree's working set
     stays in cache)."""
-    static = dict(criterion=criterion, n_channels=n_channels, k=k, node_chunk=node_chunk,
-                  n_bins=n_bins, capacity=capacity, group=group, tops=tops,
-                  compact_group=compact_group, windows=windows, bag_rows=bag_rows,
-                  counted=counted, by_feature=by_feature)
-    if vmap_trees:
+    static = plan.growth_kwargs()
+    if plan.vmap_trees:
         trees = _grow_lockstep(xb, target, weights, feature_ok, keys, limits, **static)
     else:
         trees = lax.map(lambda wk: _grow_one(xb, target, wk[0], feature_ok, wk[1], limits,
                                              **static), (weights, keys))
-    return fitted_arrays(trees, edges, criterion)
+    return fitted_arrays(trees, edges, plan.criterion)
 
 
-_STATIC = ("criterion", "n_channels", "k", "node_chunk", "n_bins", "capacity", "group",
-           "tops", "compact_group", "windows", "bag_rows", "vmap_trees", "counted",
-           "by_feature")
-grow_trees_fast = jax.jit(grow_trees, static_argnames=_STATIC,
-                          compiler_options=NATIVE_FUSIONS | FAST_MIN_MAX | WIDE_VECTORS)
+_grow_fast = jax.jit(grow_trees, static_argnames=("plan",),
+                     compiler_options=NATIVE_FUSIONS | FAST_MIN_MAX | WIDE_VECTORS)
 # Small problems (check_estimator, CV on toy data): LLVM optimisation level 0 halves compile
 # time, which dominates there; the run time stays in milliseconds.
-grow_trees_small = jax.jit(grow_trees, static_argnames=_STATIC,
-                           compiler_options=FAST_COMPILE)
+_grow_small = jax.jit(grow_trees, static_argnames=("plan",), compiler_options=FAST_COMPILE)
+
+
+def grow_compiled(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok: jax.Array,
+                  keys: jax.Array, limits: jax.Array, edges: jax.Array,
+                  plan: ProgramPlan) -> Fitted:
+    """`grow_trees` compiled for `plan`: at a low optimisation level for toy plans."""
+    grow = _grow_small if plan.small else _grow_fast
+    return grow(xb, target, weights, feature_ok, keys, limits, edges, plan=plan)

@@ -6,6 +6,7 @@ n_trees x sample_chunk x n_outputs whatever the number of samples.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
 import jax
@@ -13,6 +14,17 @@ import jax.numpy as jnp
 from jax import lax
 
 from gdm.utils.compiler import NATIVE_FUSIONS
+
+
+@dataclass(frozen=True)
+class PredictPlan:
+    """Static sizes of a predict: samples padded to n_pad (a multiple of sample_chunk, pushed
+    through all trees sample_chunk at a time), trees to n_trees and nodes to n_nodes."""
+
+    n_pad: int
+    sample_chunk: int
+    n_trees: int
+    n_nodes: int
 
 
 def _descend(x, feature, threshold, left, right):
@@ -37,17 +49,21 @@ def _chunks(x, sample_chunk):
     return x.reshape(n // sample_chunk, sample_chunk, d)
 
 
-@partial(jax.jit, static_argnames=("sample_chunk",), compiler_options=NATIVE_FUSIONS)
-def apply_trees(x, feature, threshold, left, right, *, sample_chunk):
-    """Leaf index of every sample in every tree: (n, n_trees). n % sample_chunk must be 0."""
+@partial(jax.jit, static_argnames=("plan",), compiler_options=NATIVE_FUSIONS)
+def apply_trees(x: jax.Array, feature: jax.Array, threshold: jax.Array, left: jax.Array,
+                right: jax.Array, *, plan: PredictPlan) -> jax.Array:
+    """Leaf index of every sample in every tree: (n, n_trees), x padded as `plan` says."""
+    sample_chunk = plan.sample_chunk
     leaves = lax.map(lambda xc: _descend(xc, feature, threshold, left, right),
                      _chunks(x, sample_chunk))  # (n_chunks, n_trees, chunk)
     return jnp.moveaxis(leaves, 1, 2).reshape(x.shape[0], feature.shape[0])
 
 
-@partial(jax.jit, static_argnames=("sample_chunk",), compiler_options=NATIVE_FUSIONS)
-def mean_leaf_value(x, feature, threshold, left, right, value, *, sample_chunk):
+@partial(jax.jit, static_argnames=("plan",), compiler_options=NATIVE_FUSIONS)
+def mean_leaf_value(x: jax.Array, feature: jax.Array, threshold: jax.Array, left: jax.Array,
+                    right: jax.Array, value: jax.Array, *, plan: PredictPlan) -> jax.Array:
     """Average over trees of the leaf value (n_trees, capacity, n_outputs) -> (n, n_outputs)."""
+    sample_chunk = plan.sample_chunk
 
     def chunk(xc):
         leaves = _descend(xc, feature, threshold, left, right)  # (n_trees, chunk)

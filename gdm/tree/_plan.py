@@ -1,0 +1,168 @@
+"""How a fit grows its trees: every static size and strategy, decided in one place.
+
+`plan_growth` turns (n, d, parameters, backend) into a `GrowthPlan`. Its `program` part
+(`ProgramPlan`, hashable) is the one static argument of the compiled growth programs; the
+rest says how the fit calls them (trees per call, threads). Static sizes come from shapes and
+parameter buckets only, so fits that differ in values that do not change shapes (seeds,
+min_samples_*, max_depth, class weights) share compiled programs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from gdm.utils.buckets import bucket_size
+
+SMALL_CHUNK = 8  # trees per vmapped toy program, and the multiple trees are padded to
+TREES_PER_CALL = 8  # real problems on CPU: trees per compiled call, one after another inside
+# Compact-search windows as fractions n / divisor of the padded sample count: a step whose
+# nodes hold at most a window's samples searches only those, in the smallest window they fit,
+# so a step costs about its window. Each window is one more compiled branch, so the grid is
+# coarse: windows from n / 16 (the deep levels) to 3n / 8.
+WINDOW_DIVISORS = (16, 32 / 3, 8, 16 / 3, 4, 8 / 3)
+# GPU / TPU grow trees in lockstep and choose a step's window for the largest tree, so a
+# coarser grid serves them; finer windows would double the compile time for little gain.
+ACCELERATOR_WINDOW_DIVISORS = (32, 16, 8, 4)
+# The first levels' steps hold all samples but at most this many queued nodes: they search
+# that many node slots rather than node_chunk, since a full search costs the same per slot
+# whether a slot holds a node or not.
+TOP_SLOTS = (2, 8, 16)
+ACCELERATOR_TOP_SLOTS = (8,)
+# Histogram cells built at once (float32). CPU: a step's histograms stay in the L2 / L3 cache
+# from their scatter through the scan. GPU / TPU: the memory budget of trees in lockstep.
+CPU_CELLS = 2**19
+ACCELERATOR_CELLS = 2**29
+# Toy problems (check_estimator, CV on tiny data): one small vmapped program under this many
+# histogram cells, compiled at a low optimisation level since compiling dominates there.
+TOY_CELLS = 2**22
+
+
+def coarse_bucket(n: int, minimum: int) -> int:
+    """The trees' size bucket: powers of two up to 2048, the default grid above."""
+    return bucket_size(n, minimum, powers_of_two_to=2048)
+
+
+def windows_of(n_pad: int, divisors: tuple[float, ...]) -> tuple[int, ...]:
+    """Sample windows of the compact search (multiples of 16, at least 256, at most n_pad)."""
+    return tuple(sorted({min(n_pad, max(256, int(n_pad / dv) // 16 * 16)) for dv in divisors}))
+
+
+def even_groups(k: int, most: int) -> int:
+    """Feature slots per group of the split search: k slots in the fewest groups of at most
+    `most`, of equal size, rather than groups of `most` and a last one mostly padding (its
+    slots are computed all the same)."""
+    n_groups = -(-k // max(most, 1))
+    return -(-k // n_groups)
+
+
+def needs_counts(min_samples_leaf: int) -> bool:
+    """Whether split search needs sample counts per bin (else positive weight says enough)."""
+    return min_samples_leaf > 1
+
+
+@dataclass(frozen=True)
+class ProgramPlan:
+    """The static sizes and strategies of one compiled growth program (see `plan_growth`)."""
+
+    criterion: str
+    n_channels: int  # histogram class (or moment) channels, padded for few classes
+    k: int  # sampled-feature slots per node
+    node_chunk: int  # queued nodes per growth step
+    n_bins: int
+    capacity: int  # nodes per tree
+    group: int  # feature slots per group of the full search
+    tops: tuple[tuple[int, int], ...]  # (node slots, feature group) of the first levels
+    compact_group: int  # feature slots per group of the compact search
+    windows: tuple[int, ...]  # compact-search sample windows, ascending
+    bag_rows: int  # rows the full searches scan (compacted samples of positive weight)
+    counted: bool  # histograms carry a sample-count channel
+    vmap_trees: bool  # trees in vmapped lockstep, else one after another
+    by_feature: bool  # binned x laid out (features, samples), else (samples, features)
+    small: bool  # the toy program (low optimisation level)
+
+    def growth_kwargs(self) -> dict:
+        """The fields a tree's grower reads (all but the program-level choices)."""
+        out = dataclasses.asdict(self)
+        for name in ("vmap_trees", "small"):
+            out.pop(name)
+        return out
+
+
+@dataclass(frozen=True)
+class GrowthPlan:
+    """A fit's plan: the compiled program's `program`, and how the fit calls it."""
+
+    program: ProgramPlan
+    tree_chunk: int  # trees per compiled call
+    n_rows: int  # trees padded to whole calls
+    workers: int  # threads running calls at once
+
+
+def plan_growth(n_pad: int, k: int, n_trees: int, *, criterion: str, n_channels: int,
+                classifier: bool, max_bins: int, n_bins_used: int, min_samples_leaf: int,
+                node_chunk: int, chunk_size: int | None, threads: int, accelerator: bool,
+                d_pad: int) -> GrowthPlan:
+    """Plans the growth of n_trees trees on n_pad (padded) samples and d_pad features, k of
+    them usable per node.
+
+    - Feature slots: k padded to a bucket (toy problems, so that they share programs across
+      max_features) or exact (real problems scan no padding slots).
+    - Bins: toy problems take a fixed bucket of max_bins (one program for all data); real ones
+      as many as the data needs (n_bins_used, bucketed): the bin scan is most of a full search.
+    - Channels: few classes are padded to a bucket (fewer programs), many are kept (less work);
+      a sample-count channel only when min_samples_leaf > 1 needs it per bin.
+    - node_chunk: fewer queued nodes per step on small data, since the first levels and the
+      thin deep levels fill only part of a step and a step costs the same however full it is.
+    - Strategy: toy problems grow in one vmapped program at a low optimisation level, since
+      compiling dominates there. GPU / TPU grow as many trees in lockstep as their histograms
+      fit in `chunk_size`, so one step's kernel launches serve them all. CPU grows trees one
+      after another (vmapped scatters are slower per entry on XLA:CPU, and one tree's working
+      set stays in cache), calls of TREES_PER_CALL trees running on `threads` threads.
+    - Groups: the full search scans feature slots in groups whose histograms fit `chunk_size`
+      (in cache on CPU), the compact search likewise for its per-slot arrays (sized on CPU for
+      windows up to n / 4), the first levels' searches for their fewer node slots.
+    """
+    node_chunk = min(node_chunk, max(8, n_pad // 32))
+    k_pad = min(coarse_bucket(k, 1), d_pad)
+    if 2 * k_pad > d_pad:
+        k_pad = d_pad
+    n_bins = max(32, min(n_pad, coarse_bucket(max_bins, 1)))
+    n_channels_pad = n_channels
+    if classifier and 0 < n_channels <= 4:
+        n_channels_pad = coarse_bucket(n_channels, 2)
+    toy = (n_trees <= SMALL_CHUNK
+           and node_chunk * k_pad * n_bins * (n_channels_pad + 1) * SMALL_CHUNK <= TOY_CELLS)
+    if not toy:
+        n_bins = max(32, coarse_bucket(n_bins_used, 1))
+    counted = needs_counts(min_samples_leaf)
+    hist_channels = n_channels_pad + counted
+    slot_cells = node_chunk * n_bins * hist_channels
+    cells = chunk_size or (ACCELERATOR_CELLS if accelerator else CPU_CELLS)
+    if toy:
+        tree_chunk, trees_at_once, windows = SMALL_CHUNK, SMALL_CHUNK, (n_pad,)
+    elif accelerator:
+        fit = max(1, min(n_trees, cells // (k * slot_cells)))
+        per_call = -(-n_trees // -(-n_trees // fit))  # equal calls, a multiple of 8 trees
+        tree_chunk = trees_at_once = -(-per_call // SMALL_CHUNK) * SMALL_CHUNK
+        windows = windows_of(n_pad, ACCELERATOR_WINDOW_DIVISORS)
+    else:
+        tree_chunk, trees_at_once = TREES_PER_CALL, 1
+        windows = windows_of(n_pad, WINDOW_DIVISORS)
+    k_slots = k_pad if toy else k
+    room = cells // (slot_cells * trees_at_once)
+    # No top-level branch of node_chunk slots or more: it would compile the full search again.
+    tops = tuple((slots, even_groups(k_slots, room * node_chunk // slots))
+                 for slots in (ACCELERATOR_TOP_SLOTS if accelerator else TOP_SLOTS)
+                 if slots < node_chunk)
+    group_window = windows[-1] if toy or accelerator else min(windows[-1], n_pad // 4)
+    compact_cells = group_window * (hist_channels + 2) + node_chunk * n_bins
+    program = ProgramPlan(
+        criterion=criterion, n_channels=n_channels_pad, k=k_pad, node_chunk=node_chunk,
+        n_bins=n_bins, capacity=2 * n_pad, group=even_groups(k_slots, room), tops=tops,
+        compact_group=even_groups(k_slots, cells // (compact_cells * trees_at_once)),
+        windows=windows, bag_rows=n_pad, counted=counted, vmap_trees=toy or accelerator,
+        by_feature=not toy and not accelerator, small=toy)
+    return GrowthPlan(program=program, tree_chunk=tree_chunk,
+                      n_rows=-(-n_trees // tree_chunk) * tree_chunk,
+                      workers=1 if toy else threads)
