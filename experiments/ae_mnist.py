@@ -17,8 +17,7 @@ Offline: --config.dataset.name=mnist_idx --config.dataset.data_dir=DIR, or
 --config.dataset.name=digits.
 """
 
-from gdm.data import default_mnist_dir
-from gdm.train.config import base
+from gdm.train.config import base, mnist_benchmark
 
 
 def get_config(arg=None):
@@ -40,13 +39,6 @@ def get_config(arg=None):
     c.log_every_steps = 500
     c.eval_every_steps = 2000
     c.checkpoint_every_steps = 2000
-    if arg == "benchmark":
-        c.dataset.name = "mnist_idx"
-        c.dataset.data_dir = default_mnist_dir()
-        c.num_train_steps = 3000
-        c.log_every_steps = 250
-        c.eval_every_steps = 1000
-        c.checkpoint_every_steps = 1000
-    elif arg:
-        raise ValueError(f"ae_mnist.py takes no argument or 'benchmark', got {arg!r}")
-    return c
+    return mnist_benchmark(c, arg, "ae_mnist.py",
+                           num_train_steps=3000, log_every_steps=250, eval_every_steps=1000,
+                           checkpoint_every_steps=1000)

@@ -14,8 +14,7 @@ test set, read from the IDX directory $GDM_MNIST_DIR, 2,000 steps per size), or
 --config.dataset.name=mnist_idx --config.dataset.data_dir=DIR, or --config.dataset.name=digits.
 """
 
-from gdm.data import default_mnist_dir
-from gdm.train.config import base
+from gdm.train.config import base, mnist_benchmark
 
 
 def get_config(arg=None):
@@ -34,12 +33,6 @@ def get_config(arg=None):
     c.log_every_steps = 500
     c.eval_every_steps = 9400
     c.checkpoint_every_steps = 2000
-    if arg == "benchmark":
-        c.dataset.name = "mnist_idx"
-        c.dataset.data_dir = default_mnist_dir()
-        c.num_train_steps = 2000
-        c.eval_every_steps = 2000
-        c.checkpoint_every_steps = 1000
-    elif arg:
-        raise ValueError(f"ae_vs_pca.py takes no argument or 'benchmark', got {arg!r}")
-    return c
+    return mnist_benchmark(c, arg, "ae_vs_pca.py",
+                           num_train_steps=2000, eval_every_steps=2000,
+                           checkpoint_every_steps=1000)

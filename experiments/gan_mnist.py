@@ -23,8 +23,7 @@ vs the VAE's 73.9 (means > 0.5) and 98.5 (Bernoulli draws); 121.8 after 2,000 st
 Also --config.dataset.name=digits (8x8; DCGAN needs sides divisible by 4).
 """
 
-from gdm.data import default_mnist_dir
-from gdm.train.config import base
+from gdm.train.config import base, mnist_benchmark
 
 
 def get_config(arg=None):
@@ -53,15 +52,7 @@ def get_config(arg=None):
     c.log_every_steps = 500
     c.eval_every_steps = 5000
     c.checkpoint_every_steps = 5000
-    if arg == "benchmark":
-        c.dataset.name = "mnist_idx"
-        c.dataset.data_dir = default_mnist_dir()
-        c.model.generator_features = 32
-        c.model.discriminator_features = 32
-        c.num_train_steps = 12_000
-        c.log_every_steps = 500
-        c.eval_every_steps = 4000
-        c.checkpoint_every_steps = 2000
-    elif arg:
-        raise ValueError(f"gan_mnist.py takes no argument or 'benchmark', got {arg!r}")
-    return c
+    return mnist_benchmark(c, arg, "gan_mnist.py",
+                           model__generator_features=32, model__discriminator_features=32,
+                           num_train_steps=12_000, log_every_steps=500, eval_every_steps=4000,
+                           checkpoint_every_steps=2000)

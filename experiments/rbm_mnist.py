@@ -16,8 +16,7 @@ scikit-learn's BernoulliRBM is experiments/benchmarks/rbm.py. Also
 --config.dataset.name=digits (8x8, thresholded at 0.5 after scaling to [0, 1]).
 """
 
-from gdm.data import default_mnist_dir
-from gdm.train.config import base
+from gdm.train.config import base, mnist_benchmark
 
 
 def get_config(arg=None):
@@ -39,15 +38,7 @@ def get_config(arg=None):
     c.log_every_steps = 500
     c.eval_every_steps = 5000
     c.checkpoint_every_steps = 5000
-    if arg == "benchmark":
-        c.dataset.name = "mnist_idx"
-        c.dataset.data_dir = default_mnist_dir()
-        c.num_train_steps = 4000
-        c.task_options.ais_steps = 3000
-        c.task_options.sample_steps = 200
-        c.log_every_steps = 250
-        c.eval_every_steps = 1000
-        c.checkpoint_every_steps = 1000
-    elif arg:
-        raise ValueError(f"rbm_mnist.py takes no argument or 'benchmark', got {arg!r}")
-    return c
+    return mnist_benchmark(c, arg, "rbm_mnist.py",
+                           num_train_steps=4000, task_options__ais_steps=3000,
+                           task_options__sample_steps=200, log_every_steps=250,
+                           eval_every_steps=1000, checkpoint_every_steps=1000)

@@ -18,8 +18,7 @@ peaks there and then overfits). Target: eval/elbo >= -97 nats within 60 s on 2 C
 Also --config.dataset.name=digits (8x8) runs offline.
 """
 
-from gdm.data import default_mnist_dir
-from gdm.train.config import base
+from gdm.train.config import base, mnist_benchmark
 
 
 def get_config(arg=None):
@@ -48,13 +47,6 @@ def get_config(arg=None):
     c.log_every_steps = 500
     c.eval_every_steps = 2000
     c.checkpoint_every_steps = 2000
-    if arg == "benchmark":
-        c.dataset.name = "mnist_idx"
-        c.dataset.data_dir = default_mnist_dir()
-        c.num_train_steps = 3000
-        c.log_every_steps = 250
-        c.eval_every_steps = 1000
-        c.checkpoint_every_steps = 1000
-    elif arg:
-        raise ValueError(f"vae_mnist.py takes no argument or 'benchmark', got {arg!r}")
-    return c
+    return mnist_benchmark(c, arg, "vae_mnist.py",
+                           num_train_steps=3000, log_every_steps=250, eval_every_steps=1000,
+                           checkpoint_every_steps=1000)

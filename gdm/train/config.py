@@ -47,6 +47,27 @@ def base(task: str = "classify", dataset: str = "digits", model: str = "mlp",
     return c
 
 
+def mnist_benchmark(config: ml_collections.ConfigDict, arg: str | None, file: str,
+                    **settings) -> ml_collections.ConfigDict:
+    """An MNIST experiment's settings for `arg`: unchanged for no argument; for "benchmark",
+    the offline, CPU-sized run on MNIST IDX files (`dataset.data_dir` from $GDM_MNIST_DIR) with
+    `settings` applied (`num_train_steps=3000`; nested keys as `task_options__ais_steps=...`)."""
+    if arg == "benchmark":
+        from gdm.data import default_mnist_dir
+
+        config.dataset.name = "mnist_idx"
+        config.dataset.data_dir = default_mnist_dir()
+        for key, value in settings.items():
+            *path, leaf = key.split("__")
+            node = config
+            for part in path:
+                node = node[part]
+            node[leaf] = value
+    elif arg:
+        raise ValueError(f"{file} takes no argument or 'benchmark', got {arg!r}")
+    return config
+
+
 def validate(config: ml_collections.ConfigDict) -> None:
     """Raises ValueError naming the first bad key of `config`."""
     for key in ("seed", "task", "dataset", "model", "optimizer", *POSITIVE_INTS):
