@@ -179,7 +179,10 @@ class BaseLibSVM(BaseEstimator):
             n_b = bucket_size(n, MIN_ROWS)
             chunk = min(int(self.predict_chunk), n_b)
             n_b = -(-n_b // chunk) * chunk
-            s_b = bucket_size(len(self.support_), MIN_ROWS)
+            # Support vectors padded to the training rows' bucket, not their own count: the
+            # count changes with C, gamma and the data, and a new count would compile a new
+            # program in every fit of a grid search or cross-validation.
+            s_b = bucket_size(self.shape_fit_[0], MIN_ROWS)
             dec = _decision(
                 jnp.asarray(pad_to(pad_features(np.asarray(X, self._float)), n_b)),
                 jnp.asarray(pad_to(pad_features(self.support_vectors_.astype(self._float)), s_b)),
