@@ -27,7 +27,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from gdm.tree._binning import bin_features
 from gdm.tree._grow import NODE_ARRAYS, Fitted, grow_compiled
-from gdm.tree._plan import GrowthPlan, coarse_bucket, plan_growth
+from gdm.tree._plan import GrowthPlan, bag_bound, coarse_bucket, plan_growth
 from gdm.tree._predict import PredictPlan, apply_trees, mean_leaf_value, oob_sums
 from gdm.tree._sampling import bootstrap_counts
 from gdm.utils.buckets import pad_to
@@ -60,15 +60,6 @@ class _Binned(NamedTuple):
     sw: np.ndarray  # sample weights x class weights
 
 
-def _bag_rows(weights: jax.Array, n_pad: int) -> int:
-    """Rows the full split searches scan: only samples of positive weight are ever active
-    (with bootstrap ~63%), so a window holding the largest bag of the fit, in steps of n / 16
-    (one program for most fits of a size)."""
-    in_bag = int(jnp.max(jnp.sum(weights > 0, axis=1)))
-    step = -(-n_pad // 16)
-    return min(n_pad, -(-in_bag // step) * step)
-
-
 class _Progress:
     """verbose > 0: one line per call of trees grown, on stderr."""
 
@@ -85,12 +76,16 @@ class _Progress:
 
 
 def _gather(chunks: list[Fitted]) -> Fitted:
-    """The calls' trees in one host Fitted, node arrays cut to the nodes grown (rounded up, few
-    slice programs) before they leave the device: their capacity is 2 n, mostly unused."""
+    """The calls' trees in one host Fitted, node arrays cut to the nodes grown (rounded up):
+    their capacity is 2 n, mostly unused. GPU / TPU cut them on the device, before they leave
+    it (a slice program per size); CPU arrays are host memory already, cut in numpy, so a fit
+    whose trees grow to another size compiles nothing."""
     size = -(-int(max(np.max(c.node_count) for c in chunks)) // 256) * 256
-    chunks = [c._replace(**{name: getattr(c, name)[:, :size] for name in NODE_ARRAYS})
-              for c in chunks]
-    chunks = jax.device_get(chunks)  # one chunk on GPU / TPU: no copy to concatenate
+    if on_accelerator():
+        chunks = [c._replace(**{name: getattr(c, name)[:, :size] for name in NODE_ARRAYS})
+                  for c in chunks]
+    chunks = [c._replace(**{name: np.ascontiguousarray(getattr(c, name)[:, :size])
+                            for name in NODE_ARRAYS}) for c in jax.device_get(chunks)]
     return chunks[0] if len(chunks) == 1 else jax.tree.map(lambda *a: np.concatenate(a),
                                                            *chunks)
 
@@ -187,6 +182,7 @@ class _BaseForest(BaseEstimator):
             raise ValueError("Sum of sample_weight must be positive; all weights are zero.")
         if self._forest:
             self._check_forest_params()
+        self._n_samples = X.shape[0]
         self._min_split, self._min_leaf = self._min_samples(X.shape[0])
         self._criterion = {"log_loss": "entropy"}.get(self.criterion, self.criterion)
         return X, y, target, sw, n_channels
@@ -215,7 +211,12 @@ class _BaseForest(BaseEstimator):
             n_bins_used=int(np.isfinite(binned.edges).sum(axis=1).max()) + 1,
             min_samples_leaf=self._min_leaf, node_chunk=self.node_chunk,
             chunk_size=self.chunk_size, threads=binned.threads, accelerator=on_accelerator(),
-            d_pad=binned.d_pad)
+            d_pad=binned.d_pad, n_bag=bag_bound(int((binned.sw > 0).sum()), self._draws()))
+
+    def _draws(self) -> int | None:
+        """Bootstrap draws per tree, None without bootstrap."""
+        bootstrap = self._forest and self.bootstrap
+        return self._n_bootstrap(self._n_samples) if bootstrap else None
 
     def _tree_weights(self, plan: GrowthPlan, sw: np.ndarray, target: np.ndarray,
                       boot_key: jax.Array) -> tuple[jax.Array, jax.Array | None]:
@@ -237,12 +238,14 @@ class _BaseForest(BaseEstimator):
 
     @staticmethod
     def _fit_bag(plan: GrowthPlan, weights: jax.Array) -> GrowthPlan:
-        """The plan with the full searches' rows fitted to the largest bag (CPU programs)."""
+        """The plan, or all rows for the full searches in the rare draw whose largest bag
+        exceeds the planned window (`plan_growth`): the same trees, one more program."""
         program = plan.program
-        if program.vmap_trees:  # toy and GPU / TPU programs scan all rows
+        n_pad = program.capacity // 2
+        if program.bag_rows >= n_pad or int(jnp.max(jnp.sum(weights > 0, axis=1))) <= \
+                program.bag_rows:
             return plan
-        bag = _bag_rows(weights, program.capacity // 2)
-        return dataclasses.replace(plan, program=dataclasses.replace(program, bag_rows=bag))
+        return dataclasses.replace(plan, program=dataclasses.replace(program, bag_rows=n_pad))
 
     def _limits(self, k: int, sw: np.ndarray) -> jax.Array:
         """The traced growth limits (max_depth, min_samples_split, min_samples_leaf,

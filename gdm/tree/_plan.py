@@ -56,6 +56,26 @@ def even_groups(k: int, most: int) -> int:
     return -(-k // n_groups)
 
 
+def bag_bound(n_used: int, n_draws: int | None) -> int:
+    """At most how many distinct samples a tree's bag holds, but for a vanishing chance: all
+    n_used samples of positive weight without bootstrap (n_draws None), else the expected
+    number of distinct ones among n_draws draws plus six standard deviations (uniform weights
+    maximise it). A function of sizes only, not of the draw, so seeds share programs."""
+    if n_draws is None or n_used <= 1:
+        return n_used
+    miss, miss2 = (1 - 1 / n_used) ** n_draws, (1 - 2 / n_used) ** n_draws
+    mean = n_used * (1 - miss)
+    var = n_used * (n_used - 1) * miss2 + n_used * miss - (n_used * miss) ** 2
+    return min(n_used, int(mean + 6 * max(var, 0.0) ** 0.5) + 16)
+
+
+def bag_rows_of(n_bag: int, n_pad: int) -> int:
+    """Rows the full searches scan for bags of at most n_bag samples: in steps of n_pad / 16,
+    so that fits of nearby sizes share one program."""
+    step = -(-n_pad // 16)
+    return min(n_pad, -(-n_bag // step) * step)
+
+
 def needs_counts(min_samples_leaf: int) -> bool:
     """Whether split search needs sample counts per bin (else positive weight says enough)."""
     return min_samples_leaf > 1
@@ -102,16 +122,22 @@ class GrowthPlan:
 def plan_growth(n_pad: int, k: int, n_trees: int, *, criterion: str, n_channels: int,
                 classifier: bool, max_bins: int, n_bins_used: int, min_samples_leaf: int,
                 node_chunk: int, chunk_size: int | None, threads: int, accelerator: bool,
-                d_pad: int) -> GrowthPlan:
+                d_pad: int, n_bag: int) -> GrowthPlan:
     """Plans the growth of n_trees trees on n_pad (padded) samples and d_pad features, k of
-    them usable per node.
+    them usable per node, each tree's bag holding at most n_bag samples (`bag_bound`).
 
     - Feature slots: k padded to a bucket (toy problems, so that they share programs across
       max_features) or exact (real problems scan no padding slots).
     - Bins: toy problems take a fixed bucket of max_bins (one program for all data); real ones
       as many as the data needs (n_bins_used, bucketed): the bin scan is most of a full search.
     - Channels: few classes are padded to a bucket (fewer programs), many are kept (less work);
-      a sample-count channel only when min_samples_leaf > 1 needs it per bin.
+      a sample-count channel only when min_samples_leaf > 1 needs it per bin (two programs
+      for all min_samples_leaf, the value itself is traced).
+    - Rows: on CPU the full searches scan only a compacted window holding the largest bag
+      (with bootstrap ~63% of the samples carry weight, and only those are ever active),
+      sized from n_bag, never from the draw, so that a new seed compiles nothing; the fit
+      falls back to all rows in the rare draw that exceeds it (the same trees either way).
+      Toy and GPU / TPU programs scan all rows.
     - node_chunk: fewer queued nodes per step on small data, since the first levels and the
       thin deep levels fill only part of a step and a step costs the same however full it is.
     - Strategy: toy problems grow in one vmapped program at a low optimisation level, since
@@ -161,7 +187,8 @@ def plan_growth(n_pad: int, k: int, n_trees: int, *, criterion: str, n_channels:
         criterion=criterion, n_channels=n_channels_pad, k=k_pad, node_chunk=node_chunk,
         n_bins=n_bins, capacity=2 * n_pad, group=even_groups(k_slots, room), tops=tops,
         compact_group=even_groups(k_slots, cells // (compact_cells * trees_at_once)),
-        windows=windows, bag_rows=n_pad, counted=counted, vmap_trees=toy or accelerator,
+        windows=windows, bag_rows=n_pad if toy or accelerator else bag_rows_of(n_bag, n_pad),
+        counted=counted, vmap_trees=toy or accelerator,
         by_feature=not toy and not accelerator, small=toy)
     return GrowthPlan(program=program, tree_chunk=tree_chunk,
                       n_rows=-(-n_trees // tree_chunk) * tree_chunk,
