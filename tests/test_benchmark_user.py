@@ -1,4 +1,4 @@
-"""The user benchmark's fresh processes and report, on GaussianNB and iris (a few seconds)."""
+"""The user benchmark's fresh processes and report, on GaussianNB and iris (three processes)."""
 
 import json
 
@@ -22,46 +22,52 @@ def iris_npz(tmp_path_factory):
     return str(path), expected
 
 
-def test_fresh_process_cold_then_warm_cache(iris_npz, tmp_path):
-    data, expected = iris_npz
-    cache = str(tmp_path / "cache")
-    first = user.fresh_process("gaussiannb", "gdm", data, cache_dir=cache)
-    second = user.fresh_process("gaussiannb", "gdm", data, cache_dir=cache, warm=1)
-    for report in (first, second):
-        assert report["accuracy"] == pytest.approx(expected)
-        assert report["compile_count"] > 0
-        assert report["process_s"] >= report["import_s"] + report["fit_s"]
-    # The first process compiles every program into the empty cache; the second loads the
-    # same programs from it and so compiles far less.
-    assert first["cache_hits"] == 0 and first["cache_misses"] == first["compile_count"]
-    assert second["cache_hits"] == first["cache_misses"] and second["cache_misses"] == 0
-    assert second["compile_s"] < first["compile_s"]
-    assert {"fit_warm_s", "predict_warm_s"} <= set(second) and "fit_warm_s" not in first
+@pytest.fixture(scope="module")
+def report(iris_npz, tmp_path_factory):
+    """One run of the benchmark: gdm with an empty cache, gdm with that cache, sklearn."""
+    out = tmp_path_factory.mktemp("results")
+    user.main(["--data", iris_npz[0], "--estimators", "gaussiannb", "--grids", "",
+               "--repeats", "1", "--warm", "1", "--out_dir", str(out)])
+    return json.loads((out / "user.json").read_text()), (out / "user.md").read_text()
 
 
-def test_peer_process_never_imports_jax(iris_npz):
-    data, expected = iris_npz
-    report = user.fresh_process("gaussiannb", "sklearn", data)
-    assert report["accuracy"] == pytest.approx(expected)
-    assert "compile_count" not in report and "cache_hits" not in report
+def test_first_process_fills_the_cache_second_reads_it(report, iris_npz):
+    runs = report[0]["runs"]["gaussiannb"]
+    (first,), (second,) = runs["gdm_first"], runs["gdm_cache"]
+    for r in (first, second):
+        assert r["accuracy"] == pytest.approx(iris_npz[1])
+        assert r["compile_count"] > 0
+        assert r["process_s"] >= r["import_s"] + r["fit_s"] + r["predict_s"]
+        assert r["fit_warm_s"] > 0 and r["predict_warm_s"] > 0
+    # Every program the first process compiled went into the empty cache; the second process
+    # lowers the same programs and loads every one of them from it.
+    assert first["cache_hits"] == 0 and first["cache_misses"] > 0
+    assert first["retrieval_s"] == 0.0
+    assert second["cache_hits"] == first["cache_misses"]
+    assert second["cache_misses"] == 0 and second["missed_programs"] == []
+    assert second["compile_count"] == first["compile_count"]
 
 
-def test_report_fields(iris_npz, tmp_path):
-    data, expected = iris_npz
-    user.main(["--data", data, "--estimators", "gaussiannb", "--grids", "", "--repeats", "1",
-               "--warm", "1", "--out_dir", str(tmp_path)])
-    payload = json.loads((tmp_path / "user.json").read_text())
+def test_peer_process_never_imports_jax(report, iris_npz):
+    (peer,) = report[0]["runs"]["gaussiannb"]["sklearn"]
+    assert peer["accuracy"] == pytest.approx(iris_npz[1])
+    assert "compile_count" not in peer and "cache_hits" not in peer
+
+
+def test_report_fields(report, iris_npz):
+    payload, table = report
     assert payload["benchmark"] == "user" and payload["machine"]
     assert payload["versions"]["scikit-learn"] and payload["versions"]["jax"]
     (row,) = payload["rows"]
     assert row["estimator"] == "gaussiannb" and row["peer"] == "sklearn"
-    assert row["accuracy"] == pytest.approx(expected)
-    assert row["peer_accuracy"] == pytest.approx(expected)
+    assert row["accuracy"] == pytest.approx(iris_npz[1])
+    assert row["peer_accuracy"] == pytest.approx(iris_npz[1])
     assert row["ratio_first"] == pytest.approx(row["first_process_s"] / row["peer_process_s"])
     assert row["ratio_cache"] == pytest.approx(row["cache_process_s"] / row["peer_process_s"])
+    assert row["ratio_warm"] == pytest.approx(row["warm_s"] / row["peer_warm_s"])
     assert row["cache_hits"] == row["cache_misses_first"] > 0
-    assert set(payload["runs"]["gaussiannb"]) == {"gdm_first", "gdm_cache", "sklearn"}
-    assert "| gaussiannb | sklearn |" in (tmp_path / "user.md").read_text()
+    assert "GaussianNB" in payload["estimators"]["gaussiannb"]["gdm"]
+    assert "| gaussiannb | sklearn |" in table
 
 
 def test_unknown_names_are_rejected(iris_npz):

@@ -140,7 +140,9 @@ def _row(estimator: str, peer: str, first: list, cached: list, peers: list,
     (fit + predict, or the search)."""
     m = {k: _median(first, k) for k in ("process_s", in_key, "compile_s", "accuracy")}
     c = {k: _median(cached, k) for k in ("process_s", in_key, "compile_s", "import_s",
-                                         "fit_warm_s", "predict_warm_s", "cache_hits")}
+                                         "fit_warm_s", "predict_warm_s", "cache_hits",
+                                         "cache_misses", "retrieval_s", "trace_s",
+                                         "lower_s")}
     p = {k: _median(peers, k) for k in ("process_s", in_key, "import_s", "fit_warm_s",
                                         "predict_warm_s", "accuracy")}
     warm = (c["fit_warm_s"] + c["predict_warm_s"]) if c["fit_warm_s"] is not None else None
@@ -154,7 +156,10 @@ def _row(estimator: str, peer: str, first: list, cached: list, peers: list,
         peer_import_s=p["import_s"], warm_s=warm, peer_warm_s=peer_warm,
         ratio_warm=_ratio(warm, peer_warm), compile_count=first[0].get("compile_count"),
         compile_first_s=m["compile_s"], compile_cache_s=c["compile_s"],
-        cache_hits=c["cache_hits"], cache_misses_first=_median(first, "cache_misses"))
+        cache_hits=c["cache_hits"], cache_misses=c["cache_misses"],
+        cache_misses_first=_median(first, "cache_misses"), retrieval_cache_s=c["retrieval_s"],
+        trace_cache_s=c["trace_s"], lower_cache_s=c["lower_s"],
+        missed_with_cache=sorted({n for r in cached for n in r.get("missed_programs", [])}))
 
 
 def bench_fit(estimator: str, data: str, repeats: int, warm: int) -> tuple[list, dict]:
