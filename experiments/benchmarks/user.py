@@ -244,20 +244,24 @@ def main(argv: list[str] | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="gdm-user-data-") as tmp:
         data = args.data or os.path.join(tmp, "data.npz")
         dataset = "given .npz" if args.data else write_data(args.mnist_dir, data)
-        params = _params(estimators, data)
-        rows, raw = [], {}
-        for name in estimators:
-            fit_rows, raw[name] = bench_fit(name, data, args.repeats, args.warm)
-            rows += fit_rows
-        for name in grids:
-            row, raw[f"{name}_grid"] = bench_grid(name, data, args.repeats,
-                                                  args.grid_n_train or None)
-            rows.append(row)
-    table = common.write_report(args.name, rows, COLUMNS, out_dir=args.out_dir, extra=dict(
-        dataset=dataset, repeats=args.repeats, warm_repeats=args.warm, versions=versions(),
-        estimators=params, grids={g: GRIDS[g] for g in grids}, grid_cv=3,
-        grid_n_train=args.grid_n_train or None, runs=raw, note=args.note,
-        process_s="from starting `python` to the held-out predictions (median of repeats)"))
+        extra = dict(
+            dataset=dataset, repeats=args.repeats, warm_repeats=args.warm,
+            versions=versions(), estimators=_params(estimators, data),
+            grids={g: GRIDS[g] for g in grids}, grid_cv=3,
+            grid_n_train=args.grid_n_train or None, note=args.note,
+            process_s="from starting `python` to the held-out predictions (median of repeats)")
+        rows, raw, table = [], {}, ""
+        for name in estimators + [f"{g}_grid" for g in grids]:
+            if name.endswith("_grid"):
+                row, raw[name] = bench_grid(name[:-5], data, args.repeats,
+                                            args.grid_n_train or None)
+                rows.append(row)
+            else:
+                fit_rows, raw[name] = bench_fit(name, data, args.repeats, args.warm)
+                rows += fit_rows
+            # Written after each estimator, so an interrupted run keeps what it measured.
+            table = common.write_report(args.name, rows, COLUMNS, out_dir=args.out_dir,
+                                        extra=dict(extra, runs=raw))
     print(table)
     return table
 
