@@ -258,7 +258,7 @@ class BaseHMM(BaseEstimator):
 
     def sample(self, n_samples: int = 1, random_state=None, currstate: int | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
-        """(X (n_samples, n_features), states (n_samples,)): a pure function of the seed.
+        """(X (n_samples, n_features), states (n_samples,)): a pure function of random_state.
 
         random_state: int seed, numpy RandomState (a seed is drawn from it) or None (use
         self.random_state). Draws use jax.random, so they differ from hmmlearn's draws.
