@@ -4,6 +4,9 @@ MNIST benchmark split (8,000 / 2,000), digits and breast_cancer (accuracy) and d
 (regression, R^2); 100 trees, default parameters, same random_state. Cold = first fit (with JAX
 compilation), warm = fastest of the next `--fit_repeats` fits on the same shapes (sklearn: fastest
 of as many fits); predict = fastest of 5 calls, both sides. Peak memory: the first warm fit.
+compile_s = cold - warm fit; programs = programs JAX lowered for the cold fit and first predict
+(`gdm.utils.cache.CompileCounter`); refit_programs = those of a refit with another
+random_state (0: seeds share the compiled programs).
 
     python -m experiments.benchmarks.forest [--mnist_dir DIR] [--n_estimators 100]
 """
@@ -22,9 +25,11 @@ from sklearn.model_selection import train_test_split
 from experiments.benchmarks import common
 from gdm import ensemble
 from gdm.data import load_mnist_benchmark
+from gdm.utils.cache import CompileCounter
 
 COLUMNS = ["dataset", "metric", "ours", "sklearn", "fit_cold_s", "fit_warm_s", "sk_fit_s",
-           "fit_ratio", "predict_s", "sk_predict_s", "predict_ratio", "peak_mb", "sk_peak_mb"]
+           "fit_ratio", "predict_s", "sk_predict_s", "predict_ratio", "peak_mb", "sk_peak_mb",
+           "compile_s", "programs", "refit_programs"]
 
 
 def datasets(mnist_dir: str):
@@ -49,12 +54,15 @@ def run_one(name, clf, xtr, ytr, xte, yte, n_estimators, fit_repeats=3, **params
     ours = ours_cls(n_estimators=n_estimators, random_state=0, **params)
     peer = peer_cls(n_estimators=n_estimators, random_state=0, n_jobs=-1)
 
-    _, cold = common.timed(lambda: ours.fit(xtr, ytr))
+    with CompileCounter() as programs:
+        _, cold = common.timed(lambda: ours.fit(xtr, ytr))
+        ours.predict(xte)
+    with CompileCounter() as refit_programs:
+        ours_cls(n_estimators=n_estimators, random_state=1, **params).fit(xtr, ytr)
     with common.PeakMemory() as mem:
         _, warm = common.timed(lambda: ours.fit(xtr, ytr))
     if fit_repeats > 1:
         warm = min(warm, common.best_of(lambda: ours.fit(xtr, ytr), fit_repeats - 1)[1])
-    ours.predict(xte)  # compile the predict shapes
     pred, predict_s = common.best_of(lambda: ours.predict(xte))
     with common.PeakMemory() as sk_mem:
         _, sk_fit = common.timed(lambda: peer.fit(xtr, ytr))
@@ -70,7 +78,8 @@ def run_one(name, clf, xtr, ytr, xte, yte, n_estimators, fit_repeats=3, **params
                sklearn=round(float(sk_score), 4), fit_cold_s=cold, fit_warm_s=warm,
                sk_fit_s=sk_fit, fit_ratio=warm / sk_fit, predict_s=predict_s,
                sk_predict_s=sk_predict, predict_ratio=predict_s / sk_predict,
-               peak_mb=mem.peak_mb, sk_peak_mb=sk_mem.peak_mb,
+               peak_mb=mem.peak_mb, sk_peak_mb=sk_mem.peak_mb, compile_s=cold - warm,
+               programs=programs.count, refit_programs=refit_programs.count,
                nodes_per_tree=float(np.mean(ours.node_count_)))
     print(row, flush=True)
     return row

@@ -7,10 +7,10 @@ Otherwise edges are quantiles (numpy's method="midpoint", as in HistGradientBoos
 deduplicated. A sample falls in bin b iff edges[b-1] < x <= edges[b], so "bin <= b" and
 "x <= edges[b]" agree at predict time.
 
-GPU / TPU: one jit-compiled program per padded shape (edges and bins of MNIST took 0.25 s in
-numpy, most of a GPU fit). CPU: numpy on threads, a column block each (sort, edges, bins):
-numpy's sort is ~20x faster than XLA:CPU's, and the edges of sorted columns need no (n, d)
-scatter (MNIST: 0.06 s, 0.13-0.6 s with XLA's edges inside a fit). Both compute midpoints and
+GPU / TPU: one jit-compiled program per padded shape (in numpy on the host, binning would be
+most of a GPU fit). CPU: numpy on threads, a column block each (sort, edges, bins): numpy's
+sort is much faster than XLA:CPU's, and the edges of sorted columns need no (n, d) scatter.
+Both compute midpoints and
 quantiles in float32 as a/2 + b/2, which rounds the exact midpoint once, as numpy's float64
 value cast to float32 does.
 """
@@ -82,8 +82,7 @@ def _sorted_edges(v: np.ndarray, q_lo: np.ndarray, q_exact: np.ndarray,
                   max_bins: int) -> np.ndarray:
     """`_edges` in numpy for the sorted used values v (n_used, c) of c columns: (c, E) edges,
     the same float32 arithmetic (a/2 + b/2, where XLA's FTZ could only differ on subnormal
-    values), with no (n, d) scatter: on the host in the fit's threads, where `_edges` took
-    0.07 s of MNIST's binning alone and 0.13-0.44 s inside a fit."""
+    values), with no (n, d) scatter: on the host in the fit's threads."""
     n_used, c = v.shape
     edges = np.full((c, max_bins - 1), np.inf, np.float32)
     change = v[1:] != v[:-1]                                   # a new distinct value
@@ -111,8 +110,7 @@ def _host_bins(x: np.ndarray, use: np.ndarray, max_bins: int, shape: tuple[int, 
                q_lo: np.ndarray, q_exact: np.ndarray, workers: int):
     """The CPU path of `bin_features`: (edges, bins (d, n) numpy uint8). Each of `workers`
     threads (numpy releases the GIL) sorts its columns' used values, takes their edges
-    (`_sorted_edges`) and bins the columns. MNIST on 2 cores: 0.06 s; 0.13 s with XLA's
-    `_edges` (0.2-0.6 s inside a fit), 0.41 s with XLA:CPU's sort and searchsorted."""
+    (`_sorted_edges`) and bins the columns, faster on CPU than XLA's sort and scatter."""
     (n, d), (n_pad, d_pad) = x.shape, shape
     edges = np.full((d_pad, max_bins - 1), np.inf, np.float32)  # padded columns: no edges
     bins = np.zeros((d_pad, n_pad), np.uint8)  # padded columns have no edges: bin 0
@@ -142,9 +140,9 @@ def bin_features(x: np.ndarray, use: np.ndarray, max_bins: int, device_sort: boo
 
     `shape`: x and use are padded to it (a size bucket) so that fits of nearby sizes share
     the program. device_sort: sort with XLA (for GPU / TPU) rather than numpy (for CPU, ~20x
-    faster there); large inputs are then sent unpadded and padded on the device: padding
-    MNIST on the GPU host (fresh pages) and sending it took 16 ms, sending it 4.3 ms, a fifth
-    of a warm fit, for a small program compiled per input shape."""
+    faster there); large inputs are then sent unpadded and padded on the device (padding on
+    the host writes fresh pages, then sends the padding too), for a small program compiled
+    per input shape."""
     shape = tuple(shape or x.shape)
     use = pad_to(np.asarray(use, bool), shape[0])
     n_used = max(int(use.sum()), 1)

@@ -72,10 +72,11 @@ def sample_features(key, nodes, feature_ok, k, k_used, all_suffice=None):
 
     When k is small against the number of features (MNIST: 28 of 717), 2k draws with
     replacement keep their first k distinct values, a uniform k-subset in uniform order; that
-    replaces a top_k over all features (8% of the fit). Too few distinct draws (rare) fall back
-    to the top_k of uniform noise, as do small feature counts. Trees in lockstep pass
-    `all_suffice` (unbatched: every tree's draws sufficed), so that the fallback runs only in
-    steps where some tree needs it (under vmap a per-tree lax.cond runs both branches)."""
+    replaces a top_k over all features, a noticeable part of the fit. Too few distinct draws
+    (rare) fall back to the top_k of uniform noise, as do small feature counts. Trees in
+    lockstep pass `all_suffice` (unbatched: every tree's draws sufficed), so that the fallback
+    runs only in steps where some tree needs it (under vmap a per-tree lax.cond runs both
+    branches)."""
     if 8 * k > feature_ok.shape[0]:
         return _top_k_features(key, nodes, feature_ok, k)
     feats, enough = _distinct_draws(key, nodes, feature_ok, k, k_used)

@@ -42,8 +42,8 @@ def _split_score(left: jax.Array, total: jax.Array, criterion: str, counted: boo
 def _cumsum_bins(hist: jax.Array) -> jax.Array:
     """Cumulative sum over the last (bin) axis: a triangular matmul inside blocks of 16 bins
     plus a short cumsum over blocks (itself blocked when there are 32 or more blocks, as in
-    the compact search's windows: 16 MNIST trees on one core 1.5-3%); ~3x faster than
-    jnp.cumsum on XLA:CPU and 1.5x on an H200.
+    the compact search's windows): matmuls vectorize on XLA:CPU and GPUs where jnp.cumsum's
+    scan does not.
     HIGHEST precision: GPUs would otherwise round the sums to TF32 and pick other splits."""
     *lead, B = hist.shape
     block = 16 if B % 16 == 0 else 8
@@ -61,8 +61,8 @@ def weight_of(stats: jax.Array, criterion: str, axis: int = -1,
               counted: bool = True) -> jax.Array:
     """Total sample weight from channel sums whose channel axis is `axis` (`counted`: its last
     channel counts samples). Reduced along `axis` in place (no moveaxis), the same reduction
-    as the split score's channel sums, and computed once for both `_allowed` and the score;
-    MNIST fit on CPU 6.5-6.8 s vs 6.7-7.1 with the moveaxis, same on an H200, same trees."""
+    as the split score's channel sums, and computed once for both `_allowed` and the score
+    (a moveaxis would copy the histograms)."""
     axis = axis % stats.ndim
     if criterion == "squared_error":
         return lax.index_in_dim(stats, 0, axis, keepdims=False)
@@ -99,11 +99,10 @@ def _first_max(score: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Per node, the largest score of (slots G, nodes K, bins B) scores and its (slot, bin),
     the first in (slot, bin) order among equals (all -inf gives slot 0, bin 0).
 
-    XLA:CPU: max, then the min of the matching flat indices; two plain reductions, ~2x faster
-    than argmax's (value, index) reduction. GPU / TPU: XLA fuses the score into each reduction
-    that reads it, so the two would compute it from the histograms twice; argmax over the bins
-    (contiguous) then over the slots computes it once (within noise on a MNIST fit on an H200,
-    whose full-search steps are few; kept for larger node counts)."""
+    XLA:CPU: max, then the min of the matching flat indices; two plain reductions, which
+    vectorize where argmax's (value, index) reduction does not. GPU / TPU: XLA fuses the score
+    into each reduction that reads it, so the two would compute it from the histograms twice;
+    argmax over the bins (contiguous) then over the slots computes it once."""
     G, K, B = score.shape
     if not on_accelerator():
         score = jnp.moveaxis(score, 1, 0).reshape(K, G * B)
@@ -121,8 +120,8 @@ def gather_bins(xb: jax.Array, rows: jax.Array, feats: jax.Array, by_feature: bo
     """Bins of samples `rows` at features `feats` (broadcast together) from xb laid out
     (samples, features), or (features, samples) when `by_feature`: a node's samples, in
     sample order, then read along one feature's row, where (samples, features) reads a cache
-    line per sample and feature (CPU: 8 MNIST trees 0.43 vs 0.45 s, same trees; GPU / TPU keep
-    (samples, features), not measured there)."""
+    line per sample and feature (CPU; GPU / TPU keep (samples, features), whose gathers
+    coalesce across samples)."""
     return xb[feats, rows] if by_feature else xb[rows, feats]
 
 
@@ -175,8 +174,7 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
 def _occupancy(cell: jax.Array, n_cells: int) -> tuple[jax.Array, jax.Array]:
     """Occupancy bits of the cells in each row of cell (G, W) (entries of n_cells or more are
     ignored), packed 32 to a word, and the number of occupied cells before each word: what
-    `_rank` numbers cells with. A float cumulative sum over all n_cells cells cost more than
-    the rest of the compact search's numbering: MNIST fit 7% faster (A/B in one process)."""
+    `_rank` numbers cells with, 32 times less to sum than a cumulative sum over all cells."""
     G = cell.shape[0]
     n_words = -(-n_cells // 512) * 16  # whole blocks of `_cumsum_bins`
     bits = jnp.zeros((G, n_words * 32 + 1), jnp.uint8).at[
@@ -235,9 +233,8 @@ def _flip_negative(bits: jax.Array) -> jax.Array:
 
 def _ordered_key(score: jax.Array) -> jax.Array:
     """int32 keys ordered as the float32 scores (no NaN; -0 counted as +0): the compact
-    search's segment max runs on them, since XLA:CPU's float scatter-max took ~3x its int32
-    one (MNIST, 1,536-sample window: 110 of ~950 us; 16 trees on one core 3-4% faster, the
-    same trees)."""
+    search's segment max runs on them, since XLA:CPU's float scatter-max is several times
+    slower than its int32 one (the same order, so the same trees)."""
     return _flip_negative(lax.bitcast_convert_type(score + 0.0, jnp.int32))
 
 
@@ -255,8 +252,8 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
     order (`_occupied_rank`), and the channel sums go to those compact slots: len(rows) of
     them instead of nodes x bins. A cumulative sum over all compact slots minus the totals
     of the nodes before gives each node's left sums (gini subtracts them inside the sum, at
-    each node's first slot, and scores with per-node scalars: 8 MNIST trees 0.339 vs
-    0.350 s, same trees); segment max (of `_ordered_key`s) and min pick
+    each node's first slot, and scores with per-node scalars, no gathers of node sums);
+    segment max (of `_ordered_key`s) and min pick
     each node's best slot, the first of equal scores (the lowest bin), so ties resolve as in
     `best_splits`, where an empty bin repeats the score of the occupied one before it.
     """
@@ -282,8 +279,8 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
     def one_group(g, best):
         slots = g * G + jnp.arange(G)
         # Each group gathers only its own slots' features per sample (gathering all padded
-        # slots once, MNIST 2 x 28 columns for one group read, and scattering node and bin
-        # separately rather than the cell cost 16 MNIST trees on one core 3-5%, same trees).
+        # slots at once would read columns a group never uses), and scatters the (node, bin)
+        # cell as one index rather than node and bin separately.
         slot_feats = lax.dynamic_slice_in_dim(feats, g * G, G, axis=1)[local]      # (W, G)
         bins = (gather_bins(xb, rows.T, slot_feats.T, True) if by_feature
                 else xb[rows, slot_feats].T)                                      # (G, W)
@@ -308,9 +305,8 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
                                         at_node, limits, counted)
         else:
             # Each node's (K, S1) sums at each slot, gathered straight into the (G, S1, W)
-            # layout: gathering (G, W, S1) rows and transposing them (moveaxis) took two
-            # transpose kernels over arrays of that size on a GPU, 12 of the 71 ms of a MNIST
-            # fit on an H200 (a flat element-wise gather was slower: 0.088 vs 0.081 s a fit).
+            # layout: gathering (G, W, S1) rows and transposing them (moveaxis) would add two
+            # transpose kernels over arrays of that size on a GPU.
             gather = lambda a: jnp.take_along_axis(a.T[None], at_node[:, None, :], axis=2)
             left = _cumsum_bins(hist) - gather(before)                            # (G, S1, W)
             score = _scored(left, gather(node_sums), limits, criterion, counted)
