@@ -82,44 +82,14 @@ def _categorical_pair(rng: np.random.Generator, implementation: str):
     return models
 
 
-_COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
-                   "/jax/core/compile/jaxpr_to_mlir_module_duration",
-                   "/jax/core/compile/backend_compile_duration")
-
-
-class CompileTime:
-    """Seconds JAX spends tracing, lowering and compiling while active (`.seconds`)."""
-
-    _active: list[CompileTime] = []
-    _registered = False
-
-    @classmethod
-    def _listen(cls, event: str, duration: float, **kwargs) -> None:
-        if event in _COMPILE_EVENTS:
-            for timer in cls._active:
-                timer.seconds += duration
-
-    def __enter__(self) -> CompileTime:
-        import jax
-        if not CompileTime._registered:
-            jax.monitoring.register_event_duration_secs_listener(CompileTime._listen)
-            CompileTime._registered = True
-        self.seconds = 0.0
-        CompileTime._active.append(self)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        CompileTime._active.remove(self)
-
-
 def _time(fn, repeats: int):
     """(result, cold seconds, warm seconds = best of `repeats` further calls, peak MB, compile
     seconds and programs compiled in the cold call)."""
     with common.PeakMemory() as memory:
-        with CompileCounter() as programs, CompileTime() as compiling:
+        with CompileCounter() as programs:
             result, cold = common.timed(fn)
         warm = min(common.timed(fn)[1] for _ in range(repeats))
-    return result, cold, warm, memory.peak_mb, compiling.seconds, programs.count
+    return result, cold, warm, memory.peak_mb, programs.seconds, programs.count
 
 
 class Dynamax:

@@ -49,26 +49,32 @@ def enable_compilation_cache() -> str | None:
 
 class CompileCounter:
     """Counts the programs JAX lowers (new compilations, whether or not the persistent cache
-    then serves them) while active: `with CompileCounter() as c: ...; c.count`."""
+    then serves them) while active, and sums the seconds spent tracing, lowering and compiling
+    them: `with CompileCounter() as c: ...; c.count, c.seconds`."""
 
-    _EVENT = "/jax/core/compile/jaxpr_to_mlir_module_duration"
+    _LOWERED = "/jax/core/compile/jaxpr_to_mlir_module_duration"
+    _TIMED = ("/jax/core/compile/jaxpr_trace_duration", _LOWERED,
+              "/jax/core/compile/backend_compile_duration")
     _active: list[CompileCounter] = []
     _registered = False
 
     def __init__(self) -> None:
         self.count = 0
+        self.seconds = 0.0
 
     @classmethod
     def _listen(cls, event: str, duration: float, **kwargs) -> None:
-        if event == cls._EVENT:
-            for counter in cls._active:
-                counter.count += 1
+        if event not in cls._TIMED:
+            return
+        for counter in cls._active:
+            counter.seconds += duration
+            counter.count += event == cls._LOWERED
 
     def __enter__(self) -> CompileCounter:
         if not CompileCounter._registered:
             jax.monitoring.register_event_duration_secs_listener(CompileCounter._listen)
             CompileCounter._registered = True
-        self.count = 0
+        self.count, self.seconds = 0, 0.0
         CompileCounter._active.append(self)
         return self
 
