@@ -17,7 +17,13 @@ from gdm.config import load_config
 config_flags.DEFINE_config_file("config", None, "Experiment config file (get_config).",
                                 lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory for metrics, checkpoints, results, figures.")
-flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (multi-host).")
+flags.DEFINE_bool("distributed", False,
+                  "Call jax.distributed.initialize(): multi-process. Without the three flags "
+                  "below it auto-detects SLURM, Open MPI or a TPU pod.")
+flags.DEFINE_string("coordinator_address", None,
+                    "host:port of process 0's coordinator (implies --distributed).")
+flags.DEFINE_integer("num_processes", None, "Number of processes (implies --distributed).")
+flags.DEFINE_integer("process_id", None, "This process's index in [0, num_processes).")
 flags.mark_flags_as_required(["config", "workdir"])
 FLAGS = flags.FLAGS
 
@@ -45,10 +51,14 @@ def main(argv: list[str]) -> None:
         logging.set_verbosity(logging.WARNING)
     from gdm.train.loop import NonFiniteLossError, PreemptedError
 
-    if FLAGS.distributed:
+    explicit = (FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
+    if FLAGS.distributed or any(v is not None for v in explicit):
         from gdm.train.parallel import initialize_distributed
 
-        initialize_distributed()
+        try:
+            initialize_distributed(*explicit)
+        except ValueError as e:
+            sys.exit(f"gdm: error: {e}")
     workdir = os.path.expanduser(FLAGS.workdir)
     try:
         os.makedirs(workdir, exist_ok=True)

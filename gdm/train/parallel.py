@@ -16,9 +16,28 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 DATA_AXIS = "data"
 
 
-def initialize_distributed() -> None:
-    """jax.distributed.initialize(): SLURM, Open MPI and TPU pods are auto-detected."""
-    jax.distributed.initialize()
+def initialize_distributed(coordinator_address: str | None = None,
+                           num_processes: int | None = None,
+                           process_id: int | None = None) -> None:
+    """jax.distributed.initialize(), explicit or auto-detected.
+
+    With all three arguments, the processes meet at `coordinator_address` (process 0 serves
+    it); with none, SLURM, Open MPI and TPU pods are auto-detected. On CPU, cross-process
+    collectives need an implementation (gloo), set before initialization.
+    """
+    given = [v is not None for v in (coordinator_address, num_processes, process_id)]
+    if any(given) and not all(given):
+        raise ValueError("--coordinator_address, --num_processes and --process_id go "
+                         "together: give all three or none (auto-detection)")
+    if all(given):
+        if num_processes < 1:
+            raise ValueError(f"--num_processes must be >= 1, got {num_processes}")
+        if not 0 <= process_id < num_processes:
+            raise ValueError(f"--process_id must be in [0, {num_processes}), got {process_id}")
+    # Only the CPU backend reads this; GPUs and TPUs keep their own collectives.
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(coordinator_address=coordinator_address,
+                               num_processes=num_processes, process_id=process_id)
 
 
 def make_mesh() -> Mesh:
@@ -40,11 +59,21 @@ def check_batch_size(batch_size: int, key: str = "batch_size") -> None:
                          f"({n}); use a multiple of {n}")
 
 
-def process_slice(global_size: int) -> slice:
-    """The rows of a global batch that this process loads."""
-    per_process = global_size // jax.process_count()
-    start = jax.process_index() * per_process
-    return slice(start, start + per_process)
+def process_slice(global_size: int, process_index: int | None = None,
+                  process_count: int | None = None) -> slice:
+    """The rows of a global batch that process `process_index` (default: this one) loads.
+
+    Contiguous equal blocks in process order, matching how the mesh lays out devices (each
+    process's local devices are consecutive in jax.devices()), so the global array built by
+    `to_global` is the global batch in its original row order.
+    """
+    index = jax.process_index() if process_index is None else process_index
+    count = jax.process_count() if process_count is None else process_count
+    if global_size % count:
+        raise ValueError(f"batch size {global_size} is not divisible by the process count "
+                         f"({count})")
+    per_process = global_size // count
+    return slice(index * per_process, (index + 1) * per_process)
 
 
 def to_global(local: dict[str, np.ndarray], sharding: NamedSharding) -> dict[str, Any]:
