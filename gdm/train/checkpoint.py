@@ -8,6 +8,12 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
+# The train state is replicated: without replica parallelism only the replica on process 0's
+# first device writes each array, so a multi-process checkpoint holds one copy written by
+# process 0 (the others take part in orbax's barriers but write no array data).
+ocp.type_handlers.register_type_handler(
+    jax.Array, ocp.type_handlers.ArrayHandler(use_replica_parallel=False), override=True)
+
 
 class Checkpointer:
     """Thin wrapper over ocp.CheckpointManager (async saves; `close` waits for them)."""
