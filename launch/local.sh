@@ -49,7 +49,9 @@ killer=
 stop_all() {
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
   if [[ -z $killer ]]; then
-    ( sleep "${GDM_STOP_GRACE_S:-20}"
+    ( sleep "${GDM_STOP_GRACE_S:-20}" & nap=$!
+      trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+      wait "$nap"
       for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done ) &
     killer=$!
   fi
@@ -67,11 +69,12 @@ for ((i = 0; i < num_processes; i++)); do
        --coordinator_address="$coordinator" --num_processes="$num_processes" --process_id="$i"
        "$@")
   if [[ $dry_run == 1 ]]; then echo "${cmd[*]}"; continue; fi
-  # Each process leads its own process group (set -m) so stopping it stops its children too;
-  # sed prefixes every line of its stdout and stderr with its id and ignores SIGTERM, so the
+  # Each process leads its own process group (set -m) so stopping it stops its children too.
+  # The subshell execs gdm, so $! is gdm itself and its exit status is the one waited for; a
+  # sed that ignores SIGTERM prefixes every line of its stdout and stderr with its id, so the
   # lines a process prints while it checkpoints and exits still come out.
   set -m
-  ( "${cmd[@]}" 2>&1 | (trap '' TERM INT; exec sed -u "s/^/[$i] /"); exit "${PIPESTATUS[0]}" ) &
+  ( exec "${cmd[@]}" > >(trap '' TERM INT; exec sed -u "s/^/[$i] /") 2>&1 ) &
   set +m
   pids+=($!)
 done

@@ -7,12 +7,28 @@ from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
+from absl import logging as absl_logging
 
-# The train state is replicated: without replica parallelism only the replica on process 0's
-# first device writes each array, so a multi-process checkpoint holds one copy written by
-# process 0 (the others take part in orbax's barriers but write no array data).
-ocp.type_handlers.register_type_handler(
-    jax.Array, ocp.type_handlers.ArrayHandler(use_replica_parallel=False), override=True)
+
+def _write_replicated_arrays_from_process_zero() -> None:
+    """Registers orbax's jax.Array handler without replica-parallel saving.
+
+    The train state is replicated. With replica parallelism every replica (so every process)
+    writes a part of each array; without it only the replica on process 0's first device
+    writes, so a multi-process checkpoint is written by process 0 alone (the others take part
+    in orbax's barriers but write no array data).
+    """
+    previous = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.ERROR)  # orbax warns on every override
+    try:
+        ocp.type_handlers.register_type_handler(
+            jax.Array, ocp.type_handlers.ArrayHandler(use_replica_parallel=False),
+            override=True)
+    finally:
+        absl_logging.set_verbosity(previous)
+
+
+_write_replicated_arrays_from_process_zero()
 
 
 class Checkpointer:
