@@ -7,6 +7,7 @@ on the same shapes.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -129,3 +130,11 @@ def mnist_and_digits(mnist_dir: str):
     xtr, xte, ytr, yte = train_test_split((x / 16.0).astype(np.float32), y, test_size=0.25,
                                           random_state=0)
     yield "digits", xtr, ytr, xte, yte
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    """An argument parser described by the module docstring's first line, with --mnist_dir."""
+    result = argparse.ArgumentParser(description=doc.splitlines()[0])
+    result.add_argument("--mnist_dir", default=DEFAULT_MNIST_DIR,
+                        help="MNIST IDX directory (the t10k files)")
+    return result

@@ -13,7 +13,6 @@ random_state (0: seeds share the compiled programs).
 
 from __future__ import annotations
 
-import argparse
 import os
 
 import jax
@@ -86,8 +85,7 @@ def run_one(name, clf, xtr, ytr, xte, yte, n_estimators, fit_repeats=3, **params
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mnist_dir", default=common.DEFAULT_MNIST_DIR)
+    parser = common.parser(__doc__)
     parser.add_argument("--n_estimators", type=int, default=100)
     parser.add_argument("--only", default=None, help="comma-separated dataset names")
     parser.add_argument("--node_chunk", type=int, default=32, help="ablation: nodes per step")

@@ -10,8 +10,6 @@ Ratios are ours / sklearn for predict.
 
 from __future__ import annotations
 
-import argparse
-
 import jax
 import numpy as np
 from sklearn import neighbors as sk_neighbors
@@ -53,8 +51,7 @@ def run_one(name, xtr, ytr, xte, yte, k: int = 3):
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mnist_dir", default=common.DEFAULT_MNIST_DIR)
+    parser = common.parser(__doc__)
     args = parser.parse_args(argv)
     rows = [run_one(*d) for d in datasets(args.mnist_dir)]
     print(common.write_report("knn", rows, COLUMNS, extra=dict(

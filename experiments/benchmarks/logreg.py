@@ -9,7 +9,6 @@ a second fit on the same shapes. Ratios are ours / sklearn for fit.
 
 from __future__ import annotations
 
-import argparse
 import warnings
 
 import jax
@@ -52,8 +51,7 @@ def run_one(name, xtr, ytr, xte, yte):
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mnist_dir", default=common.DEFAULT_MNIST_DIR)
+    parser = common.parser(__doc__)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
     rows = [run_one(*d) for d in datasets(args.mnist_dir)]

@@ -22,7 +22,6 @@ warm is a second call into a fresh workdir in the same process.
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 
@@ -121,8 +120,7 @@ def run_dataset(name: str, data_dir: str, args) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mnist_dir", default=common.DEFAULT_MNIST_DIR)
+    parser = common.parser(__doc__)
     parser.add_argument("--datasets", default="digits,mnist")
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--lr", type=float, default=0.05)

@@ -10,7 +10,6 @@ fit + predict. Also: fit_grid on digits (C x gamma x 5 folds in one call) vs Gri
 
 from __future__ import annotations
 
-import argparse
 import warnings
 
 import jax
@@ -93,8 +92,7 @@ def run_grid():
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mnist_dir", default=common.DEFAULT_MNIST_DIR)
+    parser = common.parser(__doc__)
     parser.add_argument("--only", default=None, help="comma-separated: mnist,digits,binary,grid")
     args = parser.parse_args(argv)
     only = set(args.only.split(",")) if args.only else None
