@@ -32,6 +32,24 @@ def tiny_bn_config(**overrides):
     return c
 
 
+def small_schedule(c, steps: int, *, batch_size: int = 64, eval_batch_size: int | None = 400,
+                   log_every: int = 50, eval_every: int | None = None,
+                   checkpoint_every: int = 100, learning_rate: float = 3e-3, **overrides):
+    """Sets a short training schedule on config c (one evaluation at the end unless eval_every;
+    eval_batch_size None keeps the config's), then `overrides`."""
+    c.batch_size = batch_size
+    if eval_batch_size is not None:
+        c.eval_batch_size = eval_batch_size
+    c.num_train_steps = steps
+    c.log_every_steps = log_every
+    c.eval_every_steps = eval_every or steps
+    c.checkpoint_every_steps = checkpoint_every
+    c.optimizer.learning_rate = learning_rate
+    for key, value in overrides.items():
+        c[key] = value
+    return c
+
+
 def config_file(tmp_path, config) -> str:
     """Writes a config file whose get_config() returns `config` (for CLI subprocesses)."""
     path = tmp_path / "config.py"

@@ -21,7 +21,7 @@ from gdm.nn.autoencoder import Autoencoder, corrupt
 from gdm.runners import ae_vs_pca
 from gdm.train.config import base
 from gdm.train.loop import train_and_evaluate
-from tests.helpers_train import assert_resume_matches, read_metrics
+from tests.helpers_train import assert_resume_matches, read_metrics, small_schedule
 
 
 def sweep_config(**overrides):
@@ -35,16 +35,7 @@ def sweep_config(**overrides):
     c.model.corruption_level = 0.1
     c.task_options.loss = "mse"
     c.task_options.figures = True
-    c.batch_size = 64
-    c.eval_batch_size = 400
-    c.num_train_steps = 400
-    c.log_every_steps = 50
-    c.eval_every_steps = 400
-    c.checkpoint_every_steps = 100
-    c.optimizer.learning_rate = 3e-3
-    for key, value in overrides.items():
-        c[key] = value
-    return c
+    return small_schedule(c, 400, **overrides)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from gdm.train.config import base
 from gdm.train.loop import train_and_evaluate
 from gdm.train.state import TrainState
 from gdm.train.tasks.gan import GanTask, discriminator_loss, generator_loss
-from tests.helpers_train import assert_resume_matches
+from tests.helpers_train import assert_resume_matches, small_schedule
 
 SMALL = {"latent_dim": 8, "generator_features": 8, "discriminator_features": 8,
          "generator_hidden": (16,), "discriminator_hidden": (16,)}
@@ -121,13 +121,8 @@ def _config(steps: int, figures: bool = False):
     c.task_options.update(dict(frechet=False, num_samples=16, figures=figures,
                                instance_noise=0.1, instance_noise_anneal_steps=40,
                                label_smoothing=0.1, binary_outputs=True))
-    c.optimizer.learning_rate = 2e-3
-    c.batch_size = 32
-    c.num_train_steps = steps
-    c.log_every_steps = 10
-    c.eval_every_steps = 20
-    c.checkpoint_every_steps = 20
-    return c
+    return small_schedule(c, steps, batch_size=32, eval_batch_size=None, log_every=10,
+                          eval_every=20, checkpoint_every=20, learning_rate=2e-3)
 
 
 def test_short_run_changes_losses_and_resumes_exactly(tmp_path):

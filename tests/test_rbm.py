@@ -26,7 +26,7 @@ from gdm.train.tasks.cd import (
     base_rate_bias,
     exact_log_partition,
 )
-from tests.helpers_train import assert_resume_matches
+from tests.helpers_train import assert_resume_matches, small_schedule
 
 V, H = 6, 4
 
@@ -118,13 +118,8 @@ def _config(steps: int, persistent: bool = True, figures: bool = False):
                                sample_steps=5, num_samples=16, frechet=False,
                                figures=figures))
     c.optimizer.name = "sgd"
-    c.optimizer.learning_rate = 0.1
-    c.batch_size = 32
-    c.num_train_steps = steps
-    c.log_every_steps = 10
-    c.eval_every_steps = 20
-    c.checkpoint_every_steps = 20
-    return c
+    return small_schedule(c, steps, batch_size=32, eval_batch_size=None, log_every=10,
+                          eval_every=20, checkpoint_every=20, learning_rate=0.1)
 
 
 def _jsonl(workdir):

@@ -24,7 +24,7 @@ from gdm.train.tasks.elbo import (
     log_likelihood,
     log_normal_diag,
 )
-from tests.helpers_train import assert_resume_matches, read_metrics
+from tests.helpers_train import assert_resume_matches, read_metrics, small_schedule
 
 
 def vae_config(**overrides):
@@ -38,16 +38,7 @@ def vae_config(**overrides):
     c.task_options.iwae_chunk = 24  # does not divide k: exercises the masked last chunk
     c.task_options.iwae_max_examples = 100
     c.task_options.frechet = False
-    c.batch_size = 64
-    c.eval_batch_size = 400
-    c.num_train_steps = 300
-    c.log_every_steps = 50
-    c.eval_every_steps = 300
-    c.checkpoint_every_steps = 100
-    c.optimizer.learning_rate = 3e-3
-    for key, value in overrides.items():
-        c[key] = value
-    return c
+    return small_schedule(c, 300, **overrides)
 
 
 @pytest.fixture(scope="module")
