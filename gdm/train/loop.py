@@ -144,6 +144,23 @@ class _SigtermFlag:
             signal.signal(signal.SIGTERM, self._previous)
 
 
+def _metric_names(task, model, tx, state, batch: dict, batch_size: int) -> list[str]:
+    """The train step's metric names, from one abstract evaluation (no compilation, no data)."""
+    abstract_batch = {k: jax.ShapeDtypeStruct((batch_size, *v.shape[1:]), v.dtype)
+                      for k, v in batch.items()}
+    return list(jax.eval_shape(
+        lambda s, b: task.train_step(model, tx, s, b, s.rng)[1], state, abstract_batch))
+
+
+def _log_window(logger: MetricLogger, window, step: int, steps_per_sec: float) -> None:
+    """Writes the mean of each train metric over the window that ends at `step`."""
+    host = jax.device_get(window)
+    count = max(int(host["count"]), 1)
+    train_metrics = {f"train/{k}": float(v) / count for k, v in host["sums"].items()}
+    logger.write(step, {**train_metrics, "steps_per_sec": steps_per_sec})
+    logger.progress(step, train_metrics["train/loss"], steps_per_sec)
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                        quiet: bool = False) -> dict[str, float]:
     """Trains config.model on config.dataset with config.task; returns the final metrics.
@@ -177,11 +194,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     sharding = parallel.batch_sharded(mesh)
     x_test, y_test = dataset.x_test, dataset.y_test
 
-    # Metric names come from one abstract evaluation of the step (no compilation, no data).
-    abstract_batch = {k: jax.ShapeDtypeStruct((config.batch_size, *v.shape[1:]), v.dtype)
-                      for k, v in batches.batch(0).items()}
-    metric_names = list(jax.eval_shape(
-        lambda s, b: task.train_step(model, tx, s, b, s.rng)[1], state, abstract_batch))
+    metric_names = _metric_names(task, model, tx, state, batches.batch(0), config.batch_size)
     window = _new_window(metric_names, mesh)
     t_window, s_window = time.perf_counter(), start
 
@@ -204,14 +217,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
             if is_log or is_ckpt or sigterm.raised:
                 check_finite(window)
             if is_log:
-                host = jax.device_get(window)
-                count = max(int(host["count"]), 1)
-                train_metrics = {f"train/{k}": float(v) / count for k, v in host["sums"].items()}
                 now = time.perf_counter()
-                steps_per_sec = (done - s_window) / max(now - t_window, 1e-9)
+                _log_window(logger, window, done, (done - s_window) / max(now - t_window, 1e-9))
                 t_window, s_window = now, done
-                logger.write(done, {**train_metrics, "steps_per_sec": steps_per_sec})
-                logger.progress(done, train_metrics["train/loss"], steps_per_sec)
                 window = _new_window(metric_names, mesh)
             if done % config.eval_every_steps == 0 and done != config.num_train_steps:
                 eval_metrics = evaluate_split(evaluate, state, x_test, y_test, eval_bs, mesh)
@@ -229,10 +237,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     checkpointer.close()
     eval_metrics = evaluate_split(evaluate, state, x_test, y_test, eval_bs, mesh)
     logger.write(config.num_train_steps, eval_metrics)
+    results = _final_results(task, model, state, dataset, workdir, eval_metrics)
+    logger.close()
+    return results
+
+
+def _final_results(task, model, state, dataset, workdir: str, eval_metrics: dict) -> dict:
+    """Final eval metrics plus the task's own (figures, bounds), written to results.json.
+
+    Only final metrics go in: they are what a resumed run must reproduce exactly."""
     host_state = jax.device_get(state)
-    # Final eval metrics only: they are what a resumed run must reproduce exactly.
     results = {**eval_metrics, **task.final_metrics(model, host_state, dataset, workdir)}
     results = {k: float(np.asarray(v)) for k, v in results.items()}
     write_results(workdir, results)
-    logger.close()
     return results
