@@ -53,7 +53,7 @@ stop_all() {
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
   if [[ -z $killer ]]; then
     ( sleep "${GDM_STOP_GRACE_S:-20}" & nap=$!
-      trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+      trap 'kill "$nap" 2>/dev/null; wait "$nap"; exit 0' TERM
       wait "$nap"
       for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done ) &
     killer=$!
