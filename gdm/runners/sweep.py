@@ -52,7 +52,7 @@ def grid_values(config: ml_collections.ConfigDict) -> list[str]:
     return values
 
 
-def point_path(workdir: str, index: int) -> str:
+def point_path(workdir: str, index: int | str) -> str:
     """Where grid point `index` records its value, metrics and wall time."""
     return os.path.join(workdir, "points", str(index), "results.json")
 
