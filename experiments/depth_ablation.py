@@ -4,6 +4,10 @@
 CIFAR ResNet depth 20/32/44/56 on CIFAR-10 (GPU; He et al. 2016 Table 6: 8.75, 7.51, 7.17,
 6.97% error). Expected on digits: accuracy flat around 98-99% from 1 to 4 layers, slightly lower
 at 8 with this fixed budget of steps (depth without normalization trains slower).
+
+One job per depth: `--config.point=K` trains grid point K (0-based) only, and
+`--config.collect=True` then writes the sweep's table and figure from the points
+(launch/slurm_array.sbatch).
 """
 
 import ml_collections
@@ -14,6 +18,8 @@ def get_config(arg=None):
     c.runner = "sweep"
     c.seed = 0
     c.metric = "eval/accuracy"
+    c.point = -1  # -1: every grid point in this process
+    c.collect = False
     if arg == "resnet":
         c.experiment = "experiments/resnet_cifar10.py"
         c.key = "model.depth"

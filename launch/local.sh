@@ -28,9 +28,12 @@ workdir=${2:?$usage}
 shift 2
 python=${PYTHON:-python}
 
+# Prints a command, shell-quoted (a dry run).
+print_cmd() { printf '%q ' "$@" | sed 's/ $//'; echo; }
+
 if [[ $num_processes -eq 1 ]]; then
   cmd=("$python" -m gdm.main --config="$config" --workdir="$workdir" "$@")
-  if [[ $dry_run == 1 ]]; then echo "${cmd[*]}"; exit 0; fi
+  if [[ $dry_run == 1 ]]; then print_cmd "${cmd[@]}"; exit 0; fi
   exec "${cmd[@]}"
 fi
 
@@ -50,7 +53,7 @@ stop_all() {
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
   if [[ -z $killer ]]; then
     ( sleep "${GDM_STOP_GRACE_S:-20}" & nap=$!
-      trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+      trap 'kill "$nap" 2>/dev/null; wait "$nap"; exit 0' TERM
       wait "$nap"
       for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done ) &
     killer=$!
@@ -68,7 +71,7 @@ for ((i = 0; i < num_processes; i++)); do
   cmd=("$python" -m gdm.main --config="$config" --workdir="$workdir"
        --coordinator_address="$coordinator" --num_processes="$num_processes" --process_id="$i"
        "$@")
-  if [[ $dry_run == 1 ]]; then echo "${cmd[*]}"; continue; fi
+  if [[ $dry_run == 1 ]]; then print_cmd "${cmd[@]}"; continue; fi
   # Each process leads its own process group (set -m) so stopping it stops its children too.
   # The subshell execs gdm, so $! is gdm itself and its exit status is the one waited for; a
   # sed that ignores SIGTERM prefixes every line of its stdout and stderr with its id, so the

@@ -246,7 +246,8 @@ def test_process_shards_are_disjoint_and_cover_the_batch(process_count):
     full = list(eval_batches(x, y, 96))
     for i, batch in enumerate(zip(*[eval_batches(x, y, 96, process_slice(96, r, process_count))
                                     for r in range(process_count)], strict=True)):
-        np.testing.assert_array_equal(np.concatenate([b["y"] for b in batch]), full[i]["y"])
+        for key in ("x", "y"):
+            np.testing.assert_array_equal(np.concatenate([b[key] for b in batch]), full[i][key])
         np.testing.assert_array_equal(np.concatenate([b["mask"] for b in batch]),
                                       full[i]["mask"])
 

@@ -42,14 +42,17 @@ class TrainBatches:
 
 def eval_batches(x: np.ndarray, y: np.ndarray, batch_size: int,
                  rows: slice | None = None) -> Iterator[dict[str, np.ndarray]]:
-    """Covers (x, y) once in batches of exactly `batch_size`, the last padded and masked."""
+    """Covers (x, y) once in batches of exactly `batch_size`, the last padded and masked.
+
+    With `rows`, each batch holds only those rows of the global batch (this process's part):
+    only they are gathered from (x, y).
+    """
+    local = np.arange(batch_size)[rows or slice(None)]
     for start in range(0, len(x), batch_size):
-        xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-        n = len(xb)
-        mask = np.zeros(batch_size, np.float32)
-        mask[:n] = 1.0
-        if n < batch_size:
-            xb = np.concatenate([xb, np.zeros((batch_size - n, *xb.shape[1:]), xb.dtype)])
-            yb = np.concatenate([yb, np.zeros((batch_size - n, *yb.shape[1:]), yb.dtype)])
-        batch = {"x": xb, "y": yb, "mask": mask}
-        yield {k: v[rows] for k, v in batch.items()} if rows else batch
+        idx = start + local
+        valid = idx < len(x)
+        safe = np.where(valid, idx, 0)
+        xb, yb = x[safe], y[safe]
+        xb[~valid] = 0
+        yb[~valid] = 0
+        yield {"x": xb, "y": yb, "mask": valid.astype(np.float32)}
