@@ -32,7 +32,7 @@ TOLERANCE = 1e-3  # relative, at every logged step
 
 
 def launch(workdir, num_processes: int, devices: int) -> subprocess.Popen:
-    """launch/local.sh on CPU with `devices` devices per process, in its own session."""
+    """launch/local.sh on CPU with `devices` devices per process, in its own process group."""
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHON": sys.executable,
            "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
