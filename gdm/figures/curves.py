@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from gdm.figures.style import new_figure, save
 
@@ -38,6 +39,8 @@ def learning_curves(results: Mapping[str, Mapping], directory: str, name: str) -
                 _errorbar(ax, curves["m"], curves[f"{key}/error"], curves[f"{key}/error_std"],
                           label, color, marker, dashed=key.endswith("_l2"))
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_ylim(bottom=0)
         ax.set(title=f"{dataset} ({curves.get('naive_bayes/model', 'NB')})",
                xlabel="training examples m", ylabel="test error")
