@@ -66,8 +66,7 @@ def _logistic_value_and_grad(theta, X, target, weight, l2, fit_intercept):
     return value, jnp.concatenate([grad_w.ravel(), grad_b])
 
 
-@functools.partial(jax.jit, static_argnames=("memory",), compiler_options=NATIVE_FUSIONS)
-def _fit_logistic(X, target, weight, l2, fit_intercept, tol, max_iter, memory: int = 20):
+def logistic_lbfgs(X, target, weight, l2, fit_intercept, tol, max_iter, memory: int = 20):
     """L-BFGS (optax.scale_by_lbfgs directions) with an Armijo backtracking line search, until
     max|grad| <= tol, stagnation, or max_iter.
 
@@ -132,6 +131,12 @@ def _fit_logistic(X, target, weight, l2, fit_intercept, tol, max_iter, memory: i
     n_coef = X.shape[1] * target.shape[1]
     coef = theta[:n_coef].reshape(X.shape[1], target.shape[1]).T
     return coef, theta[n_coef:] * fit_intercept, n_iter, jnp.max(jnp.abs(grad))
+
+
+# The estimator's compiled solve. logistic_lbfgs itself is traceable, so callers may vmap it
+# (e.g. over training sets given as weights) inside their own jit.
+_fit_logistic = functools.partial(jax.jit, static_argnames=("memory",),
+                                  compiler_options=NATIVE_FUSIONS)(logistic_lbfgs)
 
 
 _FLOAT32_MIN_SIZE = 2**18  # X.size from which float32 input is solved in float32
