@@ -22,9 +22,23 @@ import ml_collections
 import numpy as np
 
 from gdm.figures import generative
+from gdm.runners.findings import finding
 from gdm.train.logging import write_results
 from gdm.train.loop import load_dataset, train_and_evaluate
 from gdm.train.restore import restore_state
+
+
+def findings(results: dict) -> list[dict]:
+    """The VAE's decodings of prior samples nearer the data than the autoencoder's."""
+    if "vae/frechet_random_normal" not in results:
+        return []
+    vae, ae = results["vae/frechet_random_normal"], results["ae/frechet_random_normal"]
+    return [finding("decoding z ~ N(0, I) gives digits with the VAE, not with the autoencoder",
+                    "the VAE's KL term matches its codes to the prior (Kingma & Welling 2014, "
+                    "Sec. 2.3 and Fig. 4)",
+                    f"Frechet distance of decoded N(0, I) points: VAE {vae:.1f} vs AE {ae:.1f} "
+                    f"(real-data floor {results['frechet_floor']:.1f})", vae < ae)]
+
 
 RUNNER_KEYS = ("ae_model", "ae_loss", "num_random_points", "frechet", "frechet_cache_dir")
 

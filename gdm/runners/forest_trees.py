@@ -32,6 +32,7 @@ from sklearn.datasets import load_digits
 
 from gdm.ensemble import RandomForestClassifier
 from gdm.figures import curves as curve_figures
+from gdm.runners.findings import finding
 from gdm.train.logging import write_results
 
 ANCHOR = {
@@ -108,6 +109,26 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     if config.max_features not in ("sqrt", "log2", None):
         raise ValueError("config.max_features must be one of 'sqrt', 'log2', None; got "
                          f"{config.max_features!r}")
+
+
+def findings(results: dict) -> list[dict]:
+    """Breiman's three claims checked on the measured curves."""
+    s, source = results["summary"], ANCHOR["source"]
+    trees, test, oob = results["n_trees"], results["test/error"], results["oob/error"]
+    at_100 = s["error_100_trees"]
+    out = [finding("error falls as trees are added", f"converges ({source}, Theorem 1.2)",
+                   f"{s['error_1_tree']:.3f} (1 tree), {s['error_10_trees']:.3f} (10)"
+                   + (f", {at_100:.3f} (100)" if at_100 is not None else "")
+                   + f", {s['error_max_trees']:.3f} ({trees[-1]})",
+                   s["error_max_trees"] < s["error_10_trees"] < s["error_1_tree"]),
+           finding("no overfitting with more trees", "does not overfit (Sec. 2)",
+                   f"error at {trees[-1]} trees {s['error_max_trees']:.3f}, minimum "
+                   f"{s['min_error']:.3f}", not s["overfits_with_more_trees"])]
+    gap = s["oob_minus_test_at_max_trees"]
+    out.append(finding("OOB error estimates the test error", "unbiased estimate (Sec. 3.1)",
+                       f"OOB {oob[-1]:.3f} vs test {test[-1]:.3f} at {trees[-1]} trees",
+                       abs(gap) <= 0.02))
+    return out
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:

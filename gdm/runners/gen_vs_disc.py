@@ -52,6 +52,7 @@ import numpy as np
 from gdm.data.embedded import load_embedded
 from gdm.figures import curves as curve_figures
 from gdm.runners._fits import split_errors
+from gdm.runners.findings import finding
 from gdm.train.logging import write_results
 from gdm.utils.validation import x64
 
@@ -197,6 +198,25 @@ def check_config(config: ml_collections.ConfigDict) -> list[str]:
     if float(config.var_smoothing) < 0:
         raise ValueError(f"config.var_smoothing must be >= 0, got {config.var_smoothing}")
     return names
+
+
+def findings(results: dict) -> list[dict]:
+    """Ng & Jordan's two claims checked per dataset: NB nears its asymptote with fewer
+    examples, and the curves cross (NB better at small m, logistic regression at large m)."""
+    source = ANCHOR["source"]
+    out = []
+    for name, curves in results.items():
+        s = curves["summary"]
+        nb_m, lr_m = s["naive_bayes/asymptote_m"], s["logistic_regression/asymptote_m"]
+        out.append(finding(f"NB reaches its asymptote faster: {name}",
+                           f"yes ({source})",
+                           f"NB at m={nb_m}, LR at m={lr_m}", s["nb_reaches_asymptote_faster"]))
+        where = f"cross at m={s['crossover_m']}" if s["curves_cross"] else "no crossing"
+        better = ", ".join(f"{m}:{b[0].upper()}" for m, b in zip(curves["m"], s["better_per_m"],
+                                                                  strict=True))
+        out.append(finding(f"the curves cross: {name}", f"{ANCHOR['curves_cross']}",
+                           f"{where} (better per m: {better})", s["curves_cross"]))
+    return out
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
