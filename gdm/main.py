@@ -5,7 +5,6 @@ Overrides: --config.<key>=<value>. A bad config fails at start with one message 
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
@@ -13,6 +12,7 @@ from absl import flags, logging
 from ml_collections import config_flags
 
 from gdm.config import load_config
+from gdm.runners import run_experiment
 
 config_flags.DEFINE_config_file("config", None, "Experiment config file (get_config).",
                                 lock_config=True)
@@ -28,21 +28,6 @@ flags.mark_flags_as_required(["config", "workdir"])
 FLAGS = flags.FLAGS
 
 EXIT_PREEMPTED = 143  # 128 + SIGTERM, as schedulers expect from a preempted job
-
-
-def run(config, workdir: str) -> dict:
-    """Dispatches to the training loop or to a named runner (gdm/runners/<name>.py)."""
-    runner = config.get("runner", "train")
-    if runner == "train":
-        from gdm.train.loop import train_and_evaluate
-
-        return train_and_evaluate(config, workdir)
-    try:
-        module = importlib.import_module(f"gdm.runners.{runner}")
-    except ModuleNotFoundError:
-        raise ValueError(f"config.runner {runner!r} is not 'train' nor a module in "
-                         "gdm/runners/") from None
-    return module.run(config, workdir)
 
 
 def main(argv: list[str]) -> None:
@@ -62,7 +47,7 @@ def main(argv: list[str]) -> None:
     workdir = os.path.expanduser(FLAGS.workdir)
     try:
         os.makedirs(workdir, exist_ok=True)
-        run(FLAGS.config, workdir)
+        run_experiment(FLAGS.config, workdir)
     except ValueError as e:
         sys.exit(f"gdm: error: {e}")
     except NonFiniteLossError as e:

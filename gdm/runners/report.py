@@ -28,6 +28,7 @@ import ml_collections
 
 from gdm.config import load_config
 from gdm.runners import _report_render as render
+from gdm.runners import run_experiment
 from gdm.runners._report_entries import ENTRIES, Entry
 
 STATUS_FILE = "report_entry.json"
@@ -114,8 +115,6 @@ def entry_findings(entry: Entry, sub: ml_collections.ConfigDict, results: dict,
 def run_entry(name: str, entry: Entry, sub: ml_collections.ConfigDict, directory: str,
               others: dict) -> dict:
     """Runs one experiment with its output in directory/log.txt; returns its status."""
-    from gdm.main import run as run_experiment
-
     if os.path.isdir(directory):  # a failed or changed experiment starts from scratch
         shutil.rmtree(directory)
     os.makedirs(directory)
@@ -153,12 +152,18 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     expected = [e.seconds * (0.2 if s == "tiny" else 4.0 if s == "mnist" else 1.0)
                 for _, e, s in chosen]
     for k, (name, entry, setting) in enumerate(chosen, 1):
-        sub = entry_config(entry, setting, config)
         directory = os.path.join(workdir, name)
-        previous = _read_status(directory)
-        reused = (not config.force and previous is not None and previous["state"] == "ok"
-                  and previous["config_hash"] == config_hash(sub))
-        status = previous if reused else run_entry(name, entry, sub, directory, others)
+        try:
+            sub = entry_config(entry, setting, config)
+        except Exception as e:  # noqa: BLE001 - a config that does not load fails this one
+            sub, reused = None, False
+            status = {"name": name, "state": "failed", "seconds": 0.0,
+                      "error": f"config: {type(e).__name__}: {e}"}
+        if sub is not None:
+            previous = _read_status(directory)
+            reused = (not config.force and previous is not None and previous["state"] == "ok"
+                      and previous["config_hash"] == config_hash(sub))
+            status = previous if reused else run_entry(name, entry, sub, directory, others)
         if status["state"] == "ok":
             others[name] = status["results"]
         statuses.append(status)
