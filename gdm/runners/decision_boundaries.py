@@ -73,7 +73,7 @@ ANCHOR = {
 def estimators(config: ml_collections.ConfigDict, seed: int, n_train: int) -> dict[str, tuple]:
     """(gdm model, scikit-learn model) per model id; the MLP's gdm side is _mlp_fit, its peer
     takes full batches of the `n_train` examples."""
-    gamma, k = config.rbf_gamma, int(config.knn_k)
+    gamma, k = _max_margin.rbf_gamma(config), int(config.knn_k)
     return {
         "logistic_regression": (LogisticRegression(C=config.logreg_C),
                                 sk_linear.LogisticRegression(C=config.logreg_C)),
@@ -154,7 +154,8 @@ def summarize(ours: list[float], peers: list[float]) -> dict:
 
 
 def boundaries(names: list[str], config: ml_collections.ConfigDict, directory: str) -> dict:
-    """Accuracy summaries per dataset and model; draws the decision-boundary figure."""
+    """Accuracy summaries per dataset and model and the split sizes; draws the
+    decision-boundary figure."""
     splits = {n: [data.load(n, seed=int(config.seed) + s, n_samples=int(config.n_samples),
                             test_fraction=float(config.test_fraction), normalize="standardize")
                   for s in range(int(config.seeds))] for n in names}
@@ -174,7 +175,8 @@ def boundaries(names: list[str], config: ml_collections.ConfigDict, directory: s
                      "titles": [f"{100 * accuracy[name][m]['mean']:.1f} ± "
                                 f"{100 * accuracy[name][m]['std']:.1f}%" for m in LABELS]})
     figures.decision_boundaries(rows, list(LABELS.values()), directory, "decision_boundaries")
-    return accuracy
+    first = splits[names[0]][0]
+    return {"accuracy": accuracy, "n_train": len(first.y_train), "n_test": len(first.y_test)}
 
 
 def table(results: dict) -> str:
@@ -213,8 +215,8 @@ def findings(results: dict) -> list[dict]:
         out.append(finding("nonlinear models separate circles", "95-100%",
                            ", ".join(f"{k} {v:.3f}" for k, v in non.items()),
                            min(non.values()) >= 0.9))
-    gaps = {(d, m): abs(a["mean"] - a["sklearn_mean"]) for d, ms in acc.items()
-            for m, a in ms.items()}
+    gaps = {(d, m): round(abs(acc[d][m]["mean"] - acc[d][m]["sklearn_mean"]), 9)
+            for d in DATASETS if d in acc for m in LABELS}  # fixed order: ties pick the first
     worst = max(gaps, key=gaps.get)
     out.append(finding("gdm matches scikit-learn's accuracy (mean over seeds)",
                        "same models, same splits: within 0.02 on every dataset and model",
@@ -263,9 +265,7 @@ def check_config(config: ml_collections.ConfigDict) -> list[str]:
         raise ValueError(f"config.knn_k ({config.knn_k}) exceeds the training set size")
     if not config.mlp_hidden or any(int(h) < 1 for h in config.mlp_hidden):
         raise ValueError(f"config.mlp_hidden must be positive widths, got {config.mlp_hidden}")
-    gamma = config.rbf_gamma
-    if not (gamma in ("scale", "auto") or (not isinstance(gamma, str) and float(gamma) > 0)):
-        raise ValueError(f"config.rbf_gamma must be 'scale', 'auto' or > 0, got {gamma!r}")
+    _max_margin.rbf_gamma(config)
     return names
 
 
@@ -274,7 +274,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     directory = os.path.join(workdir, "figures")
     results = {"datasets": names, "models": list(LABELS), "n_seeds": int(config.seeds),
                "n_samples": int(config.n_samples), "published": ANCHOR}
-    results["accuracy"] = boundaries(names, config, directory)
+    results.update(boundaries(names, config, directory))
     results["max_margin"], panels = {}, []
     for kernel, name in (("linear", "linear"), ("rbf", config.margin_rbf_dataset)):
         results["max_margin"][kernel], panel = _max_margin.fit_seeds(kernel, name, config)
