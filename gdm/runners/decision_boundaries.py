@@ -17,6 +17,17 @@ figure: a linear SVM on the separable data and an RBF SVM on circles, C large (h
 margin width 2/||w|| (||w||^2 = a K a^T from the dual coefficients a) and the support vectors
 against libsvm's, over the same seeds.
 
+Measured (default config: 5 seeds, 320 training / 80 test points): on circles logistic
+regression 0.430 +- 0.058 and the linear SVM 0.467 +- 0.038 (chance), the RBF SVM 0.995, k-NN
+0.993, the MLP 0.993, the forest 0.975, the tree 0.968 and Gaussian NB 0.960; on moons the
+linear models and NB 0.870, the curved ones 0.93-0.96; on the linear data 0.97-1.00 for all.
+Every mean is within 0.013 of scikit-learn's (the largest: the tree on the linear data; gdm's
+tree splits on 256 quantile bins of the 320 values and breaks equal-gain ties its own way);
+the linear models, SVMs, k-NN and NB give scikit-learn's accuracy on every split. Hard
+margin: 0.4211 (linear, 3 support vectors) and 0.1959 (RBF on circles, 11.0 support vectors
+vs libsvm's 11.2 on average), libsvm's to 1.2e-4; free support vectors at |f| = 1 to 5.6e-4,
+none bounded.
+
 Results: results.json ("accuracy"[dataset][model], "max_margin"[kernel], "published") and
 results.md; figures/decision_boundaries.{png,pdf}, figures/max_margin.{png,pdf}.
 """
