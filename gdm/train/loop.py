@@ -162,14 +162,17 @@ def _log_window(logger: MetricLogger, window, step: int, steps_per_sec: float) -
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
-                       quiet: bool = False) -> dict[str, float]:
+                       quiet: bool = False,
+                       dataset: gdm_data.Dataset | None = None) -> dict[str, float]:
     """Trains config.model on config.dataset with config.task; returns the final metrics.
 
     Resumes from the latest checkpoint in `workdir` and, from there, computes exactly what an
-    uninterrupted run computes (data order and RNG are functions of the step).
+    uninterrupted run computes (data order and RNG are functions of the step). `dataset`, when
+    given, replaces the arrays config.dataset names (e.g. a subsample of its training split);
+    a resumed run must be given the same arrays.
     """
     validate(config)
-    dataset = load_dataset(config)
+    dataset = dataset if dataset is not None else load_dataset(config)
     mesh = parallel.make_mesh()
     parallel.check_batch_size(config.batch_size)
     n_dev = jax.device_count()
