@@ -39,7 +39,7 @@ def selected_entries(config: ml_collections.ConfigDict) -> list[tuple[str, Entry
     unknown name in config.only."""
     names = {e.name: e for e in ENTRIES}
     only = [n.strip() for n in str(config.only).split(",") if n.strip()]
-    unknown = [n for n in only if n.removesuffix("_mnist") not in names]
+    unknown = [n for n in only if n not in names and n.removesuffix("_mnist") not in names]
     if unknown:
         raise ValueError(f"config.only: unknown experiment(s) {', '.join(unknown)}; choose "
                          f"from {', '.join(names)}")
