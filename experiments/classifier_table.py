@@ -23,6 +23,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.dataset = ml_collections.ConfigDict(dict(name="digits", data_dir="", test_fraction=0.2))
     c.train_sizes = (40, 100, 250, 600, 0)  # 0: the whole training split
     c.models = "svm,forest,mlp,knn,logreg"  # families; gdm and scikit-learn of each
+    c.sklearn_threads = 1  # BLAS/OpenMP threads of scikit-learn's fits (threadpoolctl)
     c.svm_C = 10.0
     c.n_trees = 100
     c.knn_k = 3

@@ -31,6 +31,7 @@ from sklearn import neighbors as sk_neighbors
 from sklearn import neural_network as sk_nn
 from sklearn import svm as sk_svm
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from gdm.config import load_config
 from gdm.data import Dataset
@@ -39,6 +40,7 @@ from gdm.linear_model import LogisticRegression
 from gdm.neighbors import KNeighborsClassifier
 from gdm.svm import SVC
 
+NETWORKS = ("mlp", "cnn")
 MEMORY_METHOD = ("peak resident-set growth during the fit: VmHWM after it minus VmRSS before "
                  "it, VmHWM reset through /proc/self/clear_refs (Linux); MiB")
 
@@ -198,13 +200,15 @@ def flat(x: np.ndarray) -> np.ndarray:
 
 
 def measure(model: str, config: ml_collections.ConfigDict, ds: Dataset, workdir: str,
-            seed: int, warm_up: bool) -> dict:
-    """One fit of `model` ("<family>/<gdm|sklearn>") on the subsample `ds`. With warm_up, a
-    gdm estimator is fitted once before the measured fit (its compilation, or the load of
-    its programs from the persistent cache, measured as first_fit_seconds)."""
+            seed: int) -> dict:
+    """One fit of `model` ("<family>/<gdm|sklearn>") on the subsample `ds`. A gdm estimator is
+    fitted once on the same arrays before the measured fit: that first fit (its compilation,
+    or the load of its programs from the persistent cache; gdm.svm.SVC's shapes depend on the
+    class counts, so each subsample may need its own) is first_fit_seconds. scikit-learn runs
+    with its BLAS and OpenMP pools limited to config.sklearn_threads threads."""
     family, implementation = model.split("/")
     x, x_test = flat(ds.x_train), flat(ds.x_test)
-    if family in ("mlp", "cnn") and implementation == "gdm":
+    if family in NETWORKS and implementation == "gdm":
         run_dir = os.path.join(workdir, "networks", f"{family}_n{len(x)}_seed{seed}")
         shutil.rmtree(run_dir, ignore_errors=True)  # a checkpoint there would be resumed
         if family == "mlp":
@@ -212,12 +216,11 @@ def measure(model: str, config: ml_collections.ConfigDict, ds: Dataset, workdir:
         out = fit_network(family, config, ds, run_dir, seed)
         shutil.rmtree(run_dir, ignore_errors=True)
         return out
-    if family == "mlp":
-        return fit_estimator(sklearn_mlp(config, len(x), seed), x, ds.y_train, x_test,
-                             ds.y_test)
-    make = estimators(family, config, seed)[implementation == "sklearn"]
-    first = None
-    if warm_up and implementation == "gdm":
-        first = timed(lambda: make().fit(x, ds.y_train))[1]
-    out = fit_estimator(make, x, ds.y_train, x_test, ds.y_test)
-    return {**out, "first_fit_seconds": first} if first is not None else out
+    if implementation == "sklearn":
+        make = sklearn_mlp(config, len(x), seed) if family == "mlp" else \
+            estimators(family, config, seed)[1]
+        with threadpool_limits(int(config.sklearn_threads)):
+            return fit_estimator(make, x, ds.y_train, x_test, ds.y_test)
+    make = estimators(family, config, seed)[0]
+    first = timed(lambda: make().fit(x, ds.y_train))[1]
+    return {**fit_estimator(make, x, ds.y_train, x_test, ds.y_test), "first_fit_seconds": first}

@@ -46,10 +46,11 @@ FAMILIES = {  # family -> label, implementations
     "knn": ("k-NN", ("gdm", "sklearn")),
     "logreg": ("logistic regression", ("gdm", "sklearn")),
 }
-NETWORKS = ("mlp", "cnn")
+NETWORKS = fits.NETWORKS
 # Largest accepted |gdm - sklearn| mean test accuracy per family: the same algorithm
 # (SVM, k-NN, logistic regression) up to solver tolerance; forests differ in their random
 # draws; the MLPs in regularization (gdm: dropout 0.1, sklearn: L2 1e-4) and initialization.
+GROWTH_POINTS = 3  # fit-time growth is measured over the 3 largest n
 PARITY_TOLERANCE = {"svm": 0.01, "forest": 0.04, "mlp": 0.06, "knn": 0.005, "logreg": 0.015}
 
 ANCHOR = {
@@ -82,7 +83,7 @@ def check_config(config: ml_collections.ConfigDict) -> list[str]:
     if len(sizes) < 2 or any(int(n) < 0 for n in sizes):
         raise ValueError(f"config.train_sizes must list >= 2 sizes >= 0 (0: the whole "
                          f"training split), got {sizes}")
-    for key in ("svm_C", "n_trees", "knn_k", "logreg_max_iter", "neural_epochs",
+    for key in ("sklearn_threads", "svm_C", "n_trees", "knn_k", "logreg_max_iter", "neural_epochs",
                 "neural_min_steps"):
         if not float(config[key]) > 0:
             raise ValueError(f"config.{key} must be > 0, got {config[key]}")
@@ -125,9 +126,19 @@ def curve(model: str, runs: list[list[dict]]) -> dict:
     return out
 
 
-def fit_slope(n: list[int], seconds: list[float]) -> float:
-    """Least-squares slope of log(fit time) on log(n): the exponent of its growth."""
-    return float(np.polyfit(np.log(n), np.log(seconds), 1)[0])
+def fit_slope(n: list[int], seconds: list[float], points: int = GROWTH_POINTS) -> float:
+    """Least-squares slope of log(fit time) on log(n) over the `points` largest n: the
+    exponent of its growth where fixed per-call overheads matter least."""
+    return float(np.polyfit(np.log(n[-points:]), np.log(seconds[-points:]), 1)[0])
+
+
+def crossover_n(n_last: int, t_forest: float, t_svm: float, slope_forest: float,
+                slope_svm: float) -> float | None:
+    """The n where the fit-time power laws through the largest n meet, when the forest is
+    slower there but grows slower (None otherwise)."""
+    if t_forest <= t_svm or slope_forest >= slope_svm:
+        return None
+    return float(n_last * (t_forest / t_svm) ** (1.0 / (slope_svm - slope_forest)))
 
 
 def summary(results: dict) -> dict:
@@ -145,8 +156,10 @@ def summary(results: dict) -> dict:
             c[f"svm/{impl}"]["accuracy"][0] >= c[m]["accuracy"][0] for m in rivals)
         s[f"forest_slope_below_svm/{impl}"] = (s["fit_slope"][f"forest/{impl}"]
                                                < s["fit_slope"][f"svm/{impl}"])
-        s[f"forest_faster_at_largest_n/{impl}"] = (c[f"forest/{impl}"]["fit_seconds"][-1]
-                                                   < c[f"svm/{impl}"]["fit_seconds"][-1])
+        t_rf, t_svm = c[f"forest/{impl}"]["fit_seconds"][-1], c[f"svm/{impl}"]["fit_seconds"][-1]
+        s[f"forest_faster_at_largest_n/{impl}"] = t_rf < t_svm
+        s[f"forest_svm_crossover_n/{impl}"] = crossover_n(
+            n[-1], t_rf, t_svm, s["fit_slope"][f"forest/{impl}"], s["fit_slope"][f"svm/{impl}"])
     best_net = max(nets, key=lambda m: c[m]["accuracy"][-1])
     best_other = max(others, key=lambda m: c[m]["accuracy"][-1])
     s.update(best_network_at_largest_n=best_net, best_other_at_largest_n=best_other,
@@ -177,12 +190,14 @@ def findings(results: dict) -> list[dict]:
         f"{s['svm_best_at_smallest_n/sklearn']}", s["svm_best_at_smallest_n/gdm"])]
     for impl in ("gdm", "sklearn"):
         rf, svm = f"forest/{impl}", f"svm/{impl}"
+        cross = s[f"forest_svm_crossover_n/{impl}"]
         out.append(finding(
             f"forest fit time grows slower than the SVM's ({impl}): {results['dataset']}",
             ANCHOR["forest_trains_faster_as_n_grows"],
-            f"log-log slope of fit time over n={n[0]}..{n[-1]}: forest "
+            f"log-log slope of fit time over n={n[-GROWTH_POINTS:]}: forest "
             f"{s['fit_slope'][rf]:.2f}, SVM {s['fit_slope'][svm]:.2f}; at n={n[-1]} forest "
-            f"{c[rf]['fit_seconds'][-1]:.3f} s, SVM {c[svm]['fit_seconds'][-1]:.3f} s",
+            f"{c[rf]['fit_seconds'][-1]:.3f} s, SVM {c[svm]['fit_seconds'][-1]:.3f} s"
+            + (f"; the power laws meet at n ~ {cross:.3g}" if cross else ""),
             s[f"forest_slope_below_svm/{impl}"] or s[f"forest_faster_at_largest_n/{impl}"]))
     top = sorted(c, key=lambda m: -c[m]["accuracy"][-1])[:4]
     out.append(finding(
@@ -207,7 +222,7 @@ def table(results: dict) -> str:
              "", "| n | model | test accuracy | fit s | first fit s | predict s | peak MiB "
              "| predict_proba |", "|---|---|---|---|---|---|---|---|"]
     for i, n in enumerate(results["n"]):
-        for m, v in c.items():
+        for v in c.values():
             mem = "-" if v["memory_mib"][i] is None else f"{v['memory_mib'][i]:.1f}"
             lines.append(f"| {n} | {v['label']} | {v['accuracy'][i]:.4f} +- "
                          f"{v['accuracy_std'][i]:.4f} | {v['fit_seconds'][i]:.3f} +- "
@@ -238,7 +253,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     for n in sizes:
         subs = [fits.subsample(ds, n, config.seed + s) for s in range(config.seeds)]
         for m in models:
-            runs[m].append([fits.measure(m, config, sub, workdir, config.seed + s, s == 0)
+            runs[m].append([fits.measure(m, config, sub, workdir, config.seed + s)
                             for s, sub in enumerate(subs)])
             acc = [r["accuracy"] for r in runs[m][-1]]
             fit = [r["fit_seconds"] for r in runs[m][-1]]
