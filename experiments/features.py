@@ -20,7 +20,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.seed = 0
     c.dataset = ml_collections.ConfigDict(dict(name="digits", data_dir="", test_fraction=0.2))
     c.sizes = (20, 50, 100, 200, 400, 800)
-    c.subsamples = 3  # class-balanced random training sets per n
+    c.subsamples = 5  # class-balanced random training sets per n
     c.feature_split = 400  # training images the feature CNNs learn from, never in a set of n
     c.image_upsample = 2  # bilinear, before HOG and LBP
     c.hog = ml_collections.ConfigDict(dict(orientations=9, pixels_per_cell=4,

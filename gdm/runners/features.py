@@ -283,36 +283,49 @@ def _acc_text(results: dict, pipelines, i: int) -> str:
                      for p in pipelines)
 
 
+def _winner(comparison: dict, first: str, second: str) -> str:
+    return {"first": first, "second": second, "tie": "tie"}[comparison["better"]]
+
+
 def findings(results: dict) -> list[dict]:
     """The survey's claim and its two corollaries, checked against results.json."""
     s, n = results["summary"], results["n"]
     big, small = s["largest_n"], s["smallest_n"]
-    learned = big["best_learned"]
-    beats = [big[f"{learned}_vs_{h}"]["better"] == "first" for h in HANDCRAFTED]
-    hand = small["best_handcrafted"]
-    wins_small = small[f"{hand}_vs_cnn"]["better"] == "first"
-    hog_raw = [c["better"] for c in s["hog_vs_raw"]]
-    hog_words = {"first": "HOG", "second": "raw", "tie": "tie"}
+    learned, hand = big["best_learned"], small["best_handcrafted"]
+    versus = {h: _winner(big[f"{learned}_vs_{h}"], learned, h) for h in HANDCRAFTED}
+    small_winner = _winner(small[f"{hand}_vs_cnn"], hand, "cnn")
+    hog_raw = [_winner(c, "HOG", "raw") for c in s["hog_vs_raw"]]
     return [
         finding(f"CNN features beat HOG and LBP at the largest n ({n[-1]})",
                 f"{ANCHOR['survey']}; {ANCHOR['rcnn']}",
-                f"n={n[-1]}: {_acc_text(results, PIPELINES, -1)}; best learned: {learned}, "
-                f"vs hog {big[f'{learned}_vs_hog']['better'].replace('first', learned)}, "
-                f"vs lbp {big[f'{learned}_vs_lbp']['better'].replace('first', learned)}",
-                all(beats)),
+                f"n={n[-1]}: {_acc_text(results, PIPELINES, -1)}; better (paired over draws): "
+                + ", ".join(f"{learned} vs {h}: {w}" for h, w in versus.items()),
+                all(w == learned for w in versus.values())),
         finding(f"hand-crafted features win at the smallest n ({n[0]})",
                 "expected where a CNN learns from few examples; R-CNN pre-trains its network "
                 "on a large auxiliary set for this reason (Girshick et al. 2014, Sec. 2.3)",
-                f"n={n[0]}: {_acc_text(results, PIPELINES, 0)}; {hand} vs cnn (trained on the "
-                f"n examples): {small[f'{hand}_vs_cnn']['better'].replace('first', hand)}; "
-                f"cnn_features use a separate split of {results['feature_split']} images",
-                wins_small),
-        finding("HOG beats raw pixels",
-                ANCHOR["hog"],
-                "better per n " + ", ".join(f"{m}: {hog_words[b]}" for m, b in
-                                            zip(n, hog_raw, strict=True)),
-                "second" not in hog_raw and "first" in hog_raw),
+                f"n={n[0]}: {_acc_text(results, PIPELINES, 0)}; better: {hand} vs cnn "
+                f"(trained on the n examples): {small_winner}; cnn_features, whose network "
+                f"learns from a separate split of {results['feature_split']} images: "
+                f"{_winner(small[f'{hand}_vs_cnn_features'], hand, 'cnn_features')}",
+                small_winner == hand),
+        finding("HOG beats raw pixels", ANCHOR["hog"],
+                "better per n: " + ", ".join(f"{m}: {w}" for m, w in
+                                             zip(n, hog_raw, strict=True)),
+                "raw" not in hog_raw and "HOG" in hog_raw),
     ]
+
+
+def table(results: dict) -> str:
+    """Markdown table of accuracy (mean +- std over draws) per pipeline and n."""
+    head = "| pipeline | " + " | ".join(f"n={m}" for m in results["n"]) + " |"
+    rows = [head, "|" + "---|" * (len(results["n"]) + 1)]
+    for p in PIPELINES:
+        cells = [f"{a:.3f} +- {s:.3f}" for a, s in zip(results[f"{p}/accuracy"],
+                                                       results[f"{p}/accuracy_std"],
+                                                       strict=True)]
+        rows.append(f"| {p} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
 
 
 # ---- config and run --------------------------------------------------------------------
@@ -396,11 +409,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
                            "image_upsample": int(config.image_upsample)}
     results["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     results["published"] = ANCHOR
-    for p in PIPELINES:
-        print(f"{p:13s} {np.round(acc[p].mean(1), 3).tolist()}", flush=True)
     print(f"n = {sizes}; seconds {results['seconds']}", flush=True)
     if jax.process_index() == 0:
         feature_figures.accuracy_curves(results, os.path.join(workdir, "figures"), "features")
     os.makedirs(workdir, exist_ok=True)
-    write_results(workdir, results)
+    write_results(workdir, results, table(results))
     return results
