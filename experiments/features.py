@@ -25,7 +25,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.image_upsample = 2  # bilinear, before HOG and LBP
     c.hog = ml_collections.ConfigDict(dict(orientations=9, pixels_per_cell=4,
                                            cells_per_block=2))
-    c.lbp = ml_collections.ConfigDict(dict(points=8, radius=2.0, cells=4))
+    c.lbp = ml_collections.ConfigDict(dict(points=8, radius=2.0, cells=4, method="uniform"))
     c.svm = ml_collections.ConfigDict(dict(C=1.0, gamma="scale"))
     c.cnn = ml_collections.ConfigDict(dict(steps=600, batch_size=32, learning_rate=3e-3))
     if arg == "tiny":
@@ -39,6 +39,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.dataset.name = "mnist_idx"
         c.dataset.data_dir = default_mnist_dir()
         c.sizes = (50, 100, 300, 1000, 3000)
+        c.subsamples = 3
         c.feature_split = 2000
         c.image_upsample = 1
         c.hog.pixels_per_cell = 7  # 4x4 cells of the 28x28 image

@@ -146,3 +146,20 @@ def test_bad_arg_and_config():
         features.run(config, "/tmp")
     with pytest.raises(ValueError, match="config.sizes must lie"):
         features.run(tiny_config(sizes=(20, 5000)), "/tmp")
+
+
+def test_mnist_needs_a_data_dir(monkeypatch):
+    monkeypatch.delenv(data.MNIST_DIR_ENV, raising=False)
+    config = importlib.import_module("experiments.features").get_config("mnist")
+    with pytest.raises(ValueError, match="config.dataset.data_dir"):
+        features.run(config, "/tmp")
+
+
+@pytest.mark.skipif(not data.default_mnist_dir(), reason="GDM_MNIST_DIR is unset")
+def test_mnist_features_have_the_cell_layout():
+    config = importlib.import_module("experiments.features").get_config("mnist")
+    ds = features.load_images(config)
+    assert ds.image_shape == (28, 28, 1)
+    images = ds.x_test[:5, ..., 0]
+    assert features.hog_features(images, config).shape == (5, 9 * 4 * 3 * 3)  # 4x4 cells
+    assert features.lbp_features(images, config).shape == (5, 16 * 10)

@@ -38,6 +38,7 @@ def accuracy_curves(results: Mapping, directory: str, name: str) -> list[str]:
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks(n, [str(m) for m in n])
         ax.set_xlabel("training examples n")
     ax_err.set_yscale("log")
     shape = "x".join(str(s) for s in results["image_shape"][:2])

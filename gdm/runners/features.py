@@ -28,7 +28,28 @@ same cells give one block of 2x2 cells (36 features), too coarse for digits (`im
 to compare). LBP uses 8 neighbours at radius 2 of the 16x16 image (one original pixel) and a
 4x4 grid of cells (160 features).
 
-Measured: see `findings(results)` and results.json; the summary below is the default config.
+Comparisons are paired over the draws (every pipeline sees the same training sets): "better"
+means a mean accuracy difference over two standard errors, "tie" otherwise.
+
+Measured (default config: digits, 359 test images, a pool of 1,037 for the training sets, a
+feature split of 400, 5 draws per n), test accuracy at n = 20 / 100 / 800:
+  hog           0.781 / 0.935 / 0.988
+  lbp           0.705 / 0.852 / 0.959
+  raw           0.754 / 0.909 / 0.985
+  cnn_features  0.858 / 0.933 / 0.970
+  cnn           0.705 / 0.876 / 0.977
+So the survey's claim does not hold on 8x8 digits: at n = 800 the CNN beats LBP (by 0.018) but
+not HOG (0.977 vs 0.988, HOG better); twice the training steps (1,200) leave it at 0.974, so it
+is not under-trained. At n = 20 HOG beats the CNN trained on the same 20 images (0.781 vs 0.705),
+the hand-crafted win at small n; the CNN features, whose network learned from the 400 separate
+images, lead up to n = 50 (0.858 at n = 20), tie HOG at n = 100 and fall behind HOG and raw pixels
+from n = 200 (a linear SVM on 84 features of a network trained on 400 images levels off near
+0.97). HOG beats raw pixels at n = 20-200 and ties them at 400 and 800. LBP (rotation-invariant
+uniform patterns, built for texture) is the weakest hand-crafted pipeline at every n and the
+weakest of all from n = 50: rotation invariance discards the stroke directions digits differ
+by; with `lbp.method="nri_uniform"` (59 codes per cell, 944 features) it reaches 0.752 / 0.896
+/ 0.980, still below HOG. Results: results.json (+ results.md); figure
+figures/features.{png,pdf}.
 """
 
 from __future__ import annotations
@@ -56,6 +77,7 @@ PIPELINES = ("hog", "lbp", "raw", "cnn_features", "cnn")
 HANDCRAFTED = ("hog", "lbp")
 LEARNED = ("cnn_features", "cnn")
 DATASETS = ("digits", "mnist_idx")
+LBP_METHODS = ("uniform", "nri_uniform")
 
 ANCHOR = {
     "survey": "CNN features outperform hand-crafted descriptors (LBP, SIFT, HOG) in image "
@@ -123,15 +145,17 @@ def hog_features(images: np.ndarray, config: ml_collections.ConfigDict) -> np.nd
 
 
 def lbp_features(images: np.ndarray, config: ml_collections.ConfigDict) -> np.ndarray:
-    """Uniform LBP codes of every image, as a histogram (fractions) per cell of a grid of
+    """Uniform LBP codes of every image (`lbp.method`: "uniform", rotation invariant, P + 2
+    codes; "nri_uniform", P(P - 1) + 3), as a histogram (fractions) per cell of a grid of
     `lbp.cells` x `lbp.cells` cells, concatenated."""
     c = config.lbp
     big = upsample(images, int(config.image_upsample))
     gray = np.round(np.clip(big, 0.0, 1.0) * 255).astype(np.uint8)  # LBP wants integers
     codes = np.stack([local_binary_pattern(im, int(c.points), float(c.radius),
-                                           method="uniform") for im in gray]).astype(np.int64)
+                                           method=c.method) for im in gray]).astype(np.int64)
     n, h, w = codes.shape
-    cells, bins = int(c.cells), int(c.points) + 2
+    p = int(c.points)
+    cells, bins = int(c.cells), (p + 2 if c.method == "uniform" else p * (p - 1) + 3)
     codes = codes[:, :h - h % cells, :w - w % cells]
     sh, sw = h // cells, w // cells
     blocks = codes.reshape(n, cells, sh, cells, sw).transpose(0, 1, 3, 2, 4)
@@ -343,6 +367,9 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         raise ValueError(f"config.feature_split must be >= 10, got {config.feature_split}")
     if int(config.image_upsample) < 1:
         raise ValueError(f"config.image_upsample must be >= 1, got {config.image_upsample}")
+    if config.lbp.method not in LBP_METHODS:
+        raise ValueError(f"config.lbp.method must be one of {LBP_METHODS}, got "
+                         f"{config.lbp.method!r}")
     if not float(config.svm.C) > 0:
         raise ValueError(f"config.svm.C must be > 0, got {config.svm.C}")
     if config.svm.gamma not in ("scale", "auto") and not float(config.svm.gamma) > 0:
