@@ -20,7 +20,8 @@ noisy at the 10 ms level. Results: results.json ("curves": the plotted numbers; 
 findings(results) checks each claim), results.md; figure figures/classifier_table.{png,pdf}.
 
 Measured (default config: digits, 1,438 training / 359 test examples, 64 features, n = 40,
-100, 250, 600, 1,438, 2 seeds; 49 s with the compilation cache filled, ~110 s without):
+100, 250, 600, 1,438, 2 seeds; 49 s with the compilation cache filled; an empty cache adds
+the gdm programs' compilation, 1-20 s per forest size):
   (1) does not hold: at n=40 the RBF SVM (0.786 +- 0.031, gdm and sklearn alike) beats the
       forest (0.696 gdm, 0.706 sklearn) but not the MLP (0.809 gdm, 0.799 sklearn), a gap
       inside the seed noise; the SVM leads every model from n=100 to 600 (0.937, 0.972,
