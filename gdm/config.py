@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Sequence
 
 import ml_collections
 
@@ -36,3 +37,18 @@ def load_config(path: str) -> ml_collections.ConfigDict:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.get_config(arg) if arg is not None else module.get_config()
+
+
+def names_in(value: str, allowed: Sequence[str], key: str, *, what: str = "name",
+             empty_ok: bool = False) -> list[str]:
+    """The names of a comma-separated config value (`config.<key>`), in order; ValueError
+    naming the key and the allowed names when one is unknown, or when none is given and
+    `empty_ok` is False."""
+    names = [n.strip() for n in str(value).split(",") if n.strip()]
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise ValueError(f"config.{key}: unknown {what}(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(allowed)}")
+    if not names and not empty_ok:
+        raise ValueError(f"config.{key} must name at least one of {', '.join(allowed)}")
+    return names

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -86,3 +87,12 @@ def assert_resume_matches(first, full, workdir, reference: dict, tolerance: floa
     for key, value in reference.items():
         assert abs(resumed[key] - value) <= tolerance, key
     return resumed
+
+
+def experiment_config(name: str, arg: str | None = "tiny", **overrides):
+    """experiments/<name>.py's config for `arg` (its tiny test setting by default), with
+    top-level keys overridden."""
+    config = importlib.import_module(f"experiments.{name}").get_config(arg)
+    for key, value in overrides.items():
+        config[key] = value
+    return config

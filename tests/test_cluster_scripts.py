@@ -53,13 +53,13 @@ def test_slurm_dry_run_prints_one_srun_of_gdm_per_gpu(flag):
 
 
 def test_slurm_array_dry_run_trains_the_task_point_then_collects():
-    lines = dry_run("slurm_array.sbatch", "experiments/depth_ablation.py", "/shared/d",
+    lines = dry_run("slurm_array.sbatch", "experiments/depth_ablation.py:resnet", "/shared/d",
                     *OVERRIDES, env={"SLURM_ARRAY_TASK_ID": "2", "PYTHON": "python3"})
     assert shlex.split(lines[0]) == [
-        "srun", "python3", "-m", "gdm.main", "--config=experiments/depth_ablation.py",
+        "srun", "python3", "-m", "gdm.main", "--config=experiments/depth_ablation.py:resnet",
         "--workdir=/shared/d", "--config.point=2", *OVERRIDES]
     assert lines[-1] == "scontrol requeue $SLURM_JOB_ID"
-    collect = dry_run("slurm_array.sbatch", "--collect", "experiments/depth_ablation.py",
+    collect = dry_run("slurm_array.sbatch", "--collect", "experiments/depth_ablation.py:resnet",
                       "/shared/d", flag=True)
     assert shlex.split(collect[0])[-1] == "--config.collect=True"
     options = sbatch_options("slurm_array.sbatch")

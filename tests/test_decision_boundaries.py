@@ -3,6 +3,7 @@ hard-margin SVM's width and support vectors against libsvm."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 
@@ -13,15 +14,12 @@ from sklearn.svm import SVC as SkSVC
 
 from gdm import data
 from gdm.runners import decision_boundaries as db
+from tests.helpers_train import experiment_config
 
 DETERMINISTIC = ("logistic_regression", "linear_svm", "rbf_svm", "knn", "naive_bayes")
 
 
-def tiny_config(**overrides):
-    config = importlib.import_module("experiments.decision_boundaries").get_config("tiny")
-    for key, value in overrides.items():
-        config[key] = value
-    return config
+tiny_config = functools.partial(experiment_config, "decision_boundaries")
 
 
 @pytest.fixture(scope="module")

@@ -95,7 +95,7 @@ def test_compare_runner_prints_and_writes_a_table(tmp_path, capsys):
 def test_sweep_runner_sets_the_key_and_tabulates(tmp_path):
     from gdm.runners import sweep
 
-    config = importlib.import_module("experiments.depth_ablation").get_config()
+    config = importlib.import_module("experiments.depth_ablation").get_config("mlp")
     config.experiment = "experiments/logreg_digits.py"
     config.key = "num_train_steps"
     config.grid = "20,300"

@@ -3,6 +3,7 @@ features, accuracy vs training size."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 
@@ -14,15 +15,12 @@ from sklearn.svm import SVC as SklearnSVC
 
 from gdm import data
 from gdm.runners import features
+from tests.helpers_train import experiment_config
 
 N_TRAIN = 300
 
 
-def tiny_config(**overrides):
-    config = importlib.import_module("experiments.features").get_config("tiny")
-    for key, value in overrides.items():
-        config[key] = value
-    return config
+tiny_config = functools.partial(experiment_config, "features")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+import functools
 import json
 
 import jax.numpy as jnp
@@ -10,13 +10,9 @@ import numpy as np
 import pytest
 
 from gdm.runners import forest_trees
+from tests.helpers_train import experiment_config
 
-
-def tiny_config(**overrides):
-    config = importlib.import_module("experiments.forest_trees").get_config("tiny")
-    for key, value in overrides.items():
-        config[key] = value
-    return config
+tiny_config = functools.partial(experiment_config, "forest_trees")
 
 
 def test_tiny_run_the_finding_and_the_schema(tmp_path):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+import functools
 import json
 
 import jax
@@ -15,13 +15,9 @@ from sklearn.naive_bayes import GaussianNB as SkGaussianNB
 
 from gdm.runners import _fits, gen_vs_disc
 from gdm.utils.validation import x64
+from tests.helpers_train import experiment_config
 
-
-def tiny_config(**overrides):
-    config = importlib.import_module("experiments.gen_vs_disc").get_config("tiny")
-    for key, value in overrides.items():
-        config[key] = value
-    return config
+tiny_config = functools.partial(experiment_config, "gen_vs_disc")
 
 
 def one_split(name: str, m: int, seed: int = 3):

@@ -12,7 +12,7 @@ from experiments.depth_ablation import get_config
 from gdm.runners import sweep
 from tests.helpers_train import cli
 
-SWEEP = ["--config=experiments/depth_ablation.py",
+SWEEP = ["--config=experiments/depth_ablation.py:mlp",
          "--config.experiment=experiments/logreg_digits.py", "--config.key=num_train_steps",
          "--config.grid=20,40"]
 
@@ -57,7 +57,7 @@ def test_collected_points_make_the_in_process_sweep(sweeps):
 
 
 def _config(**overrides):
-    config = get_config()
+    config = get_config("mlp")
     config.experiment, config.key, config.grid = ("experiments/logreg_digits.py",
                                                   "num_train_steps", "20,40")
     for key, value in overrides.items():

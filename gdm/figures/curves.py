@@ -67,3 +67,22 @@ def forest_curves(trees: Sequence[int], test: tuple[Sequence[float], Sequence[fl
     ax_img.axis("off")
     fig.colorbar(image, ax=ax_img, fraction=0.046, pad=0.04)
     return save(fig, directory, name)
+
+
+def depth_curves(results: Mapping, directory: str, name: str, anchor: str) -> list[str]:
+    """Training and test error (mean +- std over seeds) vs depth, plain nets dashed beside
+    ResNets, with the published numbers in `anchor` as the caption."""
+    fig, axes = new_figure(1, 2, size=(7.0, 3.0))
+    for ax, metric, title in zip(axes, ("train_error", "test_error"),
+                                 ("training error", "test error"), strict=True):
+        for form, label, color, marker in (("plain", "plain", "C3", "s"),
+                                           ("resnet", "ResNet", "C0", "o")):
+            _errorbar(ax, results["depth"], results[f"{form}/{metric}"],
+                      results[f"{form}/{metric}_std"], label, color, marker,
+                      dashed=form == "plain")
+        ax.set_xticks(results["depth"])
+        ax.set_ylim(bottom=0)
+        ax.set(xlabel="layers", ylabel=title, title=f"{title} on digits")
+    axes[0].legend()
+    fig.text(0.5, -0.02, anchor, ha="center", va="top", fontsize=7)
+    return save(fig, directory, name)

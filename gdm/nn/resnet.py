@@ -11,8 +11,12 @@ import jax.numpy as jnp
 
 
 class BasicBlock(nn.Module):
+    """Two 3x3 convs with batch norm; `residual=False` drops the shortcut (He et al.'s plain
+    block: the same layers, nothing added)."""
+
     channels: int
     strides: int = 1
+    residual: bool = True
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool) -> jax.Array:
@@ -20,6 +24,8 @@ class BasicBlock(nn.Module):
         y = nn.Conv(self.channels, (3, 3), self.strides, use_bias=False)(x)
         y = nn.relu(norm()(y))
         y = nn.Conv(self.channels, (3, 3), use_bias=False)(y)
+        if not self.residual:
+            return nn.relu(norm()(y))
         y = norm(scale_init=nn.initializers.zeros)(y)
         if x.shape != y.shape:
             x = norm()(nn.Conv(self.channels, (1, 1), self.strides, use_bias=False)(x))
@@ -44,11 +50,13 @@ class Bottleneck(nn.Module):
 
 
 class CifarResNet(nn.Module):
-    """Three stages of n basic blocks (16, 32, 64 channels); depth = 6n + 2."""
+    """Three stages of n basic blocks (16, 32, 64 channels); depth = 6n + 2. `residual=False`
+    is the plain network of the same depth (He et al. 2016, Sec. 4.2)."""
 
     depth: int = 20
     num_outputs: int = 10
     width: int = 16
+    residual: bool = True
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
@@ -60,7 +68,7 @@ class CifarResNet(nn.Module):
         for stage in range(3):
             for block in range(n):
                 strides = 2 if stage > 0 and block == 0 else 1
-                x = BasicBlock(self.width * 2**stage, strides)(x, train)
+                x = BasicBlock(self.width * 2**stage, strides, self.residual)(x, train)
         return nn.Dense(self.num_outputs)(jnp.mean(x, axis=(1, 2)))
 
 

@@ -57,6 +57,7 @@ import ml_collections
 import numpy as np
 
 from gdm import data
+from gdm.config import names_in
 from gdm.figures import classifiers as classifier_figures
 from gdm.runners import _classifier_fits as fits
 from gdm.runners.findings import finding
@@ -88,11 +89,7 @@ ANCHOR = {
 
 def check_config(config: ml_collections.ConfigDict) -> list[str]:
     """The model keys ("<family>/<implementation>") to run, after checking the config."""
-    families = [f.strip() for f in str(config.models).split(",") if f.strip()]
-    unknown = [f for f in families if f not in FAMILIES]
-    if unknown or not families:
-        raise ValueError(f"config.models: unknown or no families {unknown}; choose from "
-                         f"{', '.join(FAMILIES)}")
+    families = names_in(config.models, FAMILIES, "models", what="family")
     for needed in ("svm", "forest"):
         if needed not in families:
             raise ValueError(f"config.models must include {needed!r} (the claims compare it)")

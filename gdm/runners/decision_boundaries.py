@@ -51,6 +51,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from gdm import data
+from gdm.config import names_in
 from gdm.ensemble import RandomForestClassifier
 from gdm.figures import boundaries as figures
 from gdm.linear_model import LogisticRegression
@@ -252,11 +253,7 @@ def findings(results: dict) -> list[dict]:
 
 def check_config(config: ml_collections.ConfigDict) -> list[str]:
     """The dataset names, after checking every key with a ValueError naming it."""
-    names = [n.strip() for n in str(config.datasets).split(",") if n.strip()]
-    unknown = [n for n in names if n not in DATASETS]
-    if not names or unknown:
-        raise ValueError(f"config.datasets must name some of {', '.join(DATASETS)}; got "
-                         f"{config.datasets!r}")
+    names = names_in(config.datasets, DATASETS, "datasets", what="dataset")
     if config.margin_rbf_dataset not in DATASETS:
         raise ValueError(f"config.margin_rbf_dataset must be one of {', '.join(DATASETS)}, "
                          f"got {config.margin_rbf_dataset!r}")

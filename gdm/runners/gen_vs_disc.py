@@ -49,6 +49,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from gdm.config import names_in
 from gdm.data.embedded import load_embedded
 from gdm.figures import curves as curve_figures
 from gdm.runners._fits import split_errors
@@ -177,13 +178,7 @@ def dataset_curves(name: str, config: ml_collections.ConfigDict) -> dict:
 
 def check_config(config: ml_collections.ConfigDict) -> list[str]:
     """The dataset names, after checking every key with a ValueError naming it."""
-    names = [n.strip() for n in str(config.datasets).split(",") if n.strip()]
-    if not names:
-        raise ValueError(f"config.datasets must name at least one of {', '.join(TASKS)}")
-    unknown = [n for n in names if n not in TASKS]
-    if unknown:
-        raise ValueError(f"config.datasets: unknown dataset(s) {', '.join(unknown)}; choose "
-                         f"from {', '.join(TASKS)}")
+    names = names_in(config.datasets, TASKS, "datasets", what="dataset")
     if int(config.splits) < 2:
         raise ValueError(f"config.splits must be >= 2 (for error bars), got {config.splits}")
     if int(config.points) < 2:

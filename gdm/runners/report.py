@@ -26,7 +26,7 @@ import traceback
 
 import ml_collections
 
-from gdm.config import load_config
+from gdm.config import load_config, names_in
 from gdm.runners import _report_render as render
 from gdm.runners import run_experiment
 from gdm.runners._report_entries import ENTRIES, Entry
@@ -37,12 +37,8 @@ STATUS_FILE = "report_entry.json"
 def selected_entries(config: ml_collections.ConfigDict) -> list[tuple[str, Entry, str]]:
     """(name, entry, setting) to run, setting in {"report", "tiny", "mnist"}; ValueError on an
     unknown name in config.only."""
-    names = {e.name: e for e in ENTRIES}
-    only = [n.strip() for n in str(config.only).split(",") if n.strip()]
-    unknown = [n for n in only if n not in names and n.removesuffix("_mnist") not in names]
-    if unknown:
-        raise ValueError(f"config.only: unknown experiment(s) {', '.join(unknown)}; choose "
-                         f"from {', '.join(names)}")
+    allowed = [e.name for e in ENTRIES] + [f"{e.name}_mnist" for e in ENTRIES if e.mnist_config]
+    only = names_in(config.only, allowed, "only", what="experiment", empty_ok=True)
     setting = "tiny" if config.tiny else "report"
     chosen = []
     for entry in ENTRIES:
