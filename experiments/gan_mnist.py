@@ -20,7 +20,10 @@ read from the IDX directory $GDM_MNIST_DIR):
 ~6.5 minutes on 2 CPU cores). Target there: eval/frechet_distance below the VAE's
 (vae_mnist.py:benchmark; same cache key, so the same classifier). Measured: 58.6 (floor 2.07)
 vs the VAE's 73.9 (means > 0.5) and 98.5 (Bernoulli draws); 121.8 after 2,000 steps.
-Also --config.dataset.name=digits (8x8; DCGAN needs sides divisible by 4).
+Also --config.dataset.name=digits (8x8; DCGAN needs sides divisible by 4). On 8x8 digits (the
+report's setting: 32 base features, learning rate 1e-3, 6,000 steps, ~40 s on 2 CPU cores)
+measured FD 5.3 vs floor 5.2; at 2e-4 and 1,500 steps the generator is still collapsed onto
+one pattern (FD 600).
 """
 
 from gdm.train.config import base, mnist_benchmark
