@@ -115,7 +115,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("forest_trees", "experiments/forest_trees.py",
           tiny_config="experiments/forest_trees.py:tiny", seconds=20),
     Entry("depth_ablation", "experiments/depth_ablation.py",
-          tiny_config="experiments/depth_ablation.py:tiny", seconds=150),
+          tiny_config="experiments/depth_ablation.py:tiny", seconds=120),
     Entry("features", "experiments/features.py", tiny_config="experiments/features.py:tiny",
           mnist_config="experiments/features.py:mnist",
           mnist_overrides={"dataset.data_dir": "{mnist_dir}"}, seconds=90),
