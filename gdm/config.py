@@ -39,7 +39,7 @@ def load_config(path: str) -> ml_collections.ConfigDict:
     return module.get_config(arg) if arg is not None else module.get_config()
 
 
-def names_in(value: str, allowed: Sequence[str], key: str, *, what: str = "name",
+def names_in(value: str, allowed: Sequence[str], key: str, *, what: str = "names",
              empty_ok: bool = False) -> list[str]:
     """The names of a comma-separated config value (`config.<key>`), in order; ValueError
     naming the key and the allowed names when one is unknown, or when none is given and
@@ -47,7 +47,7 @@ def names_in(value: str, allowed: Sequence[str], key: str, *, what: str = "name"
     names = [n.strip() for n in str(value).split(",") if n.strip()]
     unknown = [n for n in names if n not in allowed]
     if unknown:
-        raise ValueError(f"config.{key}: unknown {what}(s) {', '.join(unknown)}; choose from "
+        raise ValueError(f"config.{key}: unknown {what} {', '.join(unknown)}; choose from "
                          f"{', '.join(allowed)}")
     if not names and not empty_ok:
         raise ValueError(f"config.{key} must name at least one of {', '.join(allowed)}")

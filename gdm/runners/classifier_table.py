@@ -89,7 +89,7 @@ ANCHOR = {
 
 def check_config(config: ml_collections.ConfigDict) -> list[str]:
     """The model keys ("<family>/<implementation>") to run, after checking the config."""
-    families = names_in(config.models, FAMILIES, "models", what="family")
+    families = names_in(config.models, FAMILIES, "models", what="families")
     for needed in ("svm", "forest"):
         if needed not in families:
             raise ValueError(f"config.models must include {needed!r} (the claims compare it)")

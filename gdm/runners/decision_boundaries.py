@@ -253,7 +253,7 @@ def findings(results: dict) -> list[dict]:
 
 def check_config(config: ml_collections.ConfigDict) -> list[str]:
     """The dataset names, after checking every key with a ValueError naming it."""
-    names = names_in(config.datasets, DATASETS, "datasets", what="dataset")
+    names = names_in(config.datasets, DATASETS, "datasets", what="datasets")
     if config.margin_rbf_dataset not in DATASETS:
         raise ValueError(f"config.margin_rbf_dataset must be one of {', '.join(DATASETS)}, "
                          f"got {config.margin_rbf_dataset!r}")

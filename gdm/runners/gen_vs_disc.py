@@ -178,7 +178,7 @@ def dataset_curves(name: str, config: ml_collections.ConfigDict) -> dict:
 
 def check_config(config: ml_collections.ConfigDict) -> list[str]:
     """The dataset names, after checking every key with a ValueError naming it."""
-    names = names_in(config.datasets, TASKS, "datasets", what="dataset")
+    names = names_in(config.datasets, TASKS, "datasets", what="datasets")
     if int(config.splits) < 2:
         raise ValueError(f"config.splits must be >= 2 (for error bars), got {config.splits}")
     if int(config.points) < 2:

@@ -38,7 +38,7 @@ def selected_entries(config: ml_collections.ConfigDict) -> list[tuple[str, Entry
     """(name, entry, setting) to run, setting in {"report", "tiny", "mnist"}; ValueError on an
     unknown name in config.only."""
     allowed = [e.name for e in ENTRIES] + [f"{e.name}_mnist" for e in ENTRIES if e.mnist_config]
-    only = names_in(config.only, allowed, "only", what="experiment", empty_ok=True)
+    only = names_in(config.only, allowed, "only", what="experiments", empty_ok=True)
     setting = "tiny" if config.tiny else "report"
     chosen = []
     for entry in ENTRIES:
