@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from gdm.config import load_config
+from gdm.config import load_config, names_in
 from gdm.train.config import validate
 from gdm.train.loop import train_and_evaluate
 from tests.helpers_train import REPO
@@ -107,3 +107,12 @@ def test_sweep_runner_sets_the_key_and_tabulates(tmp_path):
     config.key = "model.no_such"
     with pytest.raises(ValueError, match="config.key"):
         sweep.run(config, str(tmp_path / "bad"))
+
+
+def test_names_in_splits_a_list_and_names_the_key_on_bad_names():
+    assert names_in(" b, a ,,", ("a", "b", "c"), "models") == ["b", "a"]
+    assert names_in("", ("a",), "only", empty_ok=True) == []
+    with pytest.raises(ValueError, match=r"config.models: unknown models x, y; choose from a, b"):
+        names_in("a,x,y", ("a", "b"), "models")
+    with pytest.raises(ValueError, match="config.only must name at least one of a"):
+        names_in(" , ", ("a",), "only")
