@@ -113,6 +113,6 @@ def test_names_in_splits_a_list_and_names_the_key_on_bad_names():
     assert names_in(" b, a ,,", ("a", "b", "c"), "models") == ["b", "a"]
     assert names_in("", ("a",), "only", empty_ok=True) == []
     with pytest.raises(ValueError, match=r"config.models: unknown models x, y; choose from a, b"):
-        names_in("a,x,y", ("a", "b"), "models")
+        names_in("a,x,y", ("a", "b"), "models", what="models")
     with pytest.raises(ValueError, match="config.only must name at least one of a"):
         names_in(" , ", ("a",), "only")
