@@ -14,7 +14,7 @@ from skimage.transform import resize
 from sklearn.svm import SVC as SklearnSVC
 
 from gdm import data
-from gdm.runners import features
+from gdm.runners import _descriptors, features
 from tests.helpers_train import experiment_config
 
 N_TRAIN = 300
@@ -79,7 +79,7 @@ def test_training_sets_are_balanced_and_disjoint_from_the_feature_split():
 def test_hog_features_match_skimage(digits, upsample):
     images = digits[0][:40]
     config = tiny_config(image_upsample=upsample)
-    ours = features.hog_features(images, config)
+    ours = _descriptors.hog_features(images, config)
     size = 8 * upsample
     direct = np.stack([hog(resize(im, (size, size), order=1, mode="edge", anti_aliasing=False),
                            orientations=9, pixels_per_cell=(4, 4), cells_per_block=(2, 2),
@@ -90,7 +90,7 @@ def test_hog_features_match_skimage(digits, upsample):
 def test_lbp_histograms_match_per_cell_counts(digits):
     images = digits[0][:10]
     config = tiny_config()
-    ours = features.lbp_features(images, config)
+    ours = _descriptors.lbp_features(images, config)
     for im, row in zip(images, ours, strict=True):
         big = resize(im, (16, 16), order=1, mode="edge", anti_aliasing=False)
         codes = local_binary_pattern(np.round(big * 255).astype(np.uint8), 8, 2.0, "uniform")
@@ -102,8 +102,8 @@ def test_lbp_histograms_match_per_cell_counts(digits):
 def test_gdm_svc_on_hog_matches_sklearn(digits):
     x_train, y_train, x_test, y_test = digits
     config = tiny_config()
-    f_train = features.hog_features(x_train[:N_TRAIN], config)
-    f_test = features.hog_features(x_test, config)
+    f_train = _descriptors.hog_features(x_train[:N_TRAIN], config)
+    f_test = _descriptors.hog_features(x_test, config)
     ours = features.svc_accuracy((f_train, y_train[:N_TRAIN]), (f_test, y_test), "rbf", config)
     theirs = SklearnSVC(C=1.0, gamma="scale").fit(f_train, y_train[:N_TRAIN]).score(f_test,
                                                                                     y_test)
@@ -159,5 +159,5 @@ def test_mnist_features_have_the_cell_layout():
     ds = features.load_images(config)
     assert ds.image_shape == (28, 28, 1)
     images = ds.x_test[:5, ..., 0]
-    assert features.hog_features(images, config).shape == (5, 9 * 4 * 3 * 3)  # 4x4 cells
-    assert features.lbp_features(images, config).shape == (5, 16 * 10)
+    assert _descriptors.hog_features(images, config).shape == (5, 9 * 4 * 3 * 3)  # 4x4 cells
+    assert _descriptors.lbp_features(images, config).shape == (5, 16 * 10)

@@ -33,7 +33,7 @@ import optax
 from gdm import data as gdm_data
 from gdm.figures import curves as curve_figures
 from gdm.nn.resnet import CifarResNet
-from gdm.runners.findings import finding
+from gdm.runners.findings import finding, paired_difference
 from gdm.train.logging import write_results
 
 FORMS = ("plain", "resnet")
@@ -161,11 +161,8 @@ def curves(config: ml_collections.ConfigDict, depths: list[int],
 def _paired_gap(results: dict, a: str, i: int, b: str, j: int, metric: str) -> tuple[float,
                                                                                      float]:
     """Mean and standard error over seeds of metric(a at depth i) - metric(b at depth j)."""
-    first = np.asarray(results["per_seed"][f"{a}/{metric}"][i])
-    second = np.asarray(results["per_seed"][f"{b}/{metric}"][j])
-    diff = first - second
-    return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 \
-        else 0.0
+    per_seed = results["per_seed"]
+    return paired_difference(per_seed[f"{a}/{metric}"][i], per_seed[f"{b}/{metric}"][j])
 
 
 def findings(results: dict) -> list[dict]:

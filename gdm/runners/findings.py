@@ -7,6 +7,10 @@ sees the paper's number beside ours without opening results.json.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+
 
 def finding(claim: str, published: str, measured: str, holds: bool) -> dict:
     """A checked claim: what the paper says, what we measured, and whether ours agrees.
@@ -19,3 +23,12 @@ def finding(claim: str, published: str, measured: str, holds: bool) -> dict:
         if not isinstance(value, str) or not value:
             raise ValueError(f"finding {name} must be a non-empty string, got {value!r}")
     return {"claim": claim, "published": published, "measured": measured, "holds": bool(holds)}
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+    """Mean and standard error of a - b over paired runs (the same seeds, splits or training
+    sets for both); the error is 0 for a single pair. A difference over two standard errors is
+    what the figures' findings call "better" or "worse"."""
+    d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
+    return float(d.mean()), se
