@@ -96,3 +96,10 @@ def experiment_config(name: str, arg: str | None = "tiny", **overrides):
     for key, value in overrides.items():
         config[key] = value
     return config
+
+
+def run_tiny(runner, name: str, tmp_path_factory):
+    """(results, workdir) of `runner.run` on experiments/<name>.py's tiny setting, in a fresh
+    directory: the module-scoped run an experiment's tests share."""
+    workdir = tmp_path_factory.mktemp(name)
+    return runner.run(experiment_config(name), str(workdir)), workdir

@@ -14,7 +14,7 @@ from sklearn.svm import SVC as SkSVC
 
 from gdm import data
 from gdm.runners import decision_boundaries as db
-from tests.helpers_train import experiment_config
+from tests.helpers_train import experiment_config, run_tiny
 
 DETERMINISTIC = ("logistic_regression", "linear_svm", "rbf_svm", "knn", "naive_bayes")
 
@@ -24,8 +24,7 @@ tiny_config = functools.partial(experiment_config, "decision_boundaries")
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("decision_boundaries")
-    return db.run(tiny_config(), str(workdir)), workdir
+    return run_tiny(db, "decision_boundaries", tmp_path_factory)
 
 
 def test_schema_figures_and_findings(tiny_run):

@@ -14,15 +14,14 @@ import pytest
 
 from gdm.nn.resnet import BasicBlock, CifarResNet
 from gdm.runners import depth_ablation as da
-from tests.helpers_train import experiment_config
+from tests.helpers_train import experiment_config, run_tiny
 
 tiny_config = functools.partial(experiment_config, "depth_ablation")
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("depth_ablation")
-    return da.run(tiny_config(), str(workdir)), workdir
+    return run_tiny(da, "depth_ablation", tmp_path_factory)
 
 
 def test_tiny_run_writes_the_schema_figure_and_findings(tiny_run):

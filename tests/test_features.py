@@ -15,7 +15,7 @@ from sklearn.svm import SVC as SklearnSVC
 
 from gdm import data
 from gdm.runners import _descriptors, features
-from tests.helpers_train import experiment_config
+from tests.helpers_train import experiment_config, run_tiny
 
 N_TRAIN = 300
 
@@ -25,8 +25,7 @@ tiny_config = functools.partial(experiment_config, "features")
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("features")
-    return features.run(tiny_config(), str(workdir)), workdir
+    return run_tiny(features, "features", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
