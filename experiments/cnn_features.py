@@ -19,10 +19,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.runner = "cnn_features"
     c.seed = 0
-    c.seeds = 5  # networks, trained in one vmapped call
+    c.seeds = 4  # networks, trained in one vmapped call
     c.dataset = ml_collections.ConfigDict(dict(name="digits", test_fraction=0.2))
     c.image_upsample = 2  # bilinear, 8x8 -> 16x16
-    c.cnn = ml_collections.ConfigDict(dict(steps=600, batch_size=32, learning_rate=3e-3))
+    c.cnn = ml_collections.ConfigDict(dict(steps=300, batch_size=32, learning_rate=3e-3))
     c.gratings = ml_collections.ConfigDict(dict(orientations=12, phases=4,
                                                 frequencies=(0.125, 0.1875, 0.25, 0.3125)))
     c.probe = ml_collections.ConfigDict(dict(C=1.0, tol=1e-4, max_iter=300))

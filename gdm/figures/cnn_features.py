@@ -38,9 +38,15 @@ def _mosaic(ax, images: np.ndarray, ncols: int, title: str, symmetric: bool) -> 
 
 
 def _filters(ax, results: Mapping) -> None:
-    kernels = np.concatenate([np.asarray(results["filters"][k])[0] for k in ("trained", "init")])
-    _mosaic(ax, kernels, 6, "(a) conv1 5x5 kernels, seed 0\ntop: trained, bottom: random init",
-            symmetric=True)
+    """Trained (left) and initial (right) kernels of seed 0, 2 x 3 each, a gap between."""
+    tiles = [_tile(_unit(np.asarray(results["filters"][k])[0], True), 3)
+             for k in ("trained", "init")]
+    gap = np.ones((tiles[0].shape[0], 2), np.float32)
+    ax.imshow(np.concatenate([tiles[0], gap, tiles[1]], axis=1), vmin=0, vmax=1, cmap="gray",
+              interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title("(a) conv1 5x5 kernels, seed 0\ntrained (left) | random init (right)",
+                 fontsize=8)
 
 
 def _maps(axes, results: Mapping) -> None:
@@ -101,7 +107,7 @@ def _probe(ax, results: Mapping) -> None:
 
 def cnn_features_figure(results: Mapping, directory: str, name: str) -> list[str]:
     """The six panels; returns the PNG and PDF paths."""
-    fig, axes = new_figure(2, 3, size=(9.6, 6.2))
+    fig, axes = new_figure(2, 3, size=(9.6, 6.4), gridspec_kw={"height_ratios": [1.1, 1]})
     _filters(axes[0, 0], results)
     _maps(axes[0, 1:], results)
     _tuning(axes[1, 0], results)
