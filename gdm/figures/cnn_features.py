@@ -1,10 +1,10 @@
 """What a trained CNN's layers compute (gdm/runners/cnn_features.py), from results.json.
 
-`cnn_features_figure`, six panels: (a) the first-layer 5x5 kernels of one trained network and
-of its initialization; (b) one test digit and its conv1 feature maps, (b') its conv2 maps;
-(c) the kernels' tuning curves over grating orientation (aligned at the preferred one), (c')
-their orientation selectivity, trained vs init, mean +- std over seeds; (d) linear-probe test
-accuracy on pixels, conv1 and conv2 features of trained and random networks.
+`cnn_features_figure`, six panels: (a) the first-layer 5x5 kernels of one trained network
+above those of its initialization; (b) one test digit and its conv1 feature maps, (b') its
+conv2 maps; (c) the kernels' tuning curves over grating orientation (aligned at the preferred
+one), (c') their orientation selectivity, trained vs init, mean +- std over seeds; (d)
+linear-probe test accuracy on pixels, conv1 and conv2 features of trained and random networks.
 """
 
 from __future__ import annotations
@@ -38,14 +38,14 @@ def _mosaic(ax, images: np.ndarray, ncols: int, title: str, symmetric: bool) -> 
 
 
 def _filters(ax, results: Mapping) -> None:
-    """Trained (left) and initial (right) kernels of seed 0, 2 x 3 each, a gap between."""
+    """Trained (top) and initial (bottom) kernels of seed 0, 2 x 3 each, a gap between."""
     tiles = [_tile(_unit(np.asarray(results["filters"][k])[0], True), 3)
              for k in ("trained", "init")]
-    gap = np.ones((tiles[0].shape[0], 2), np.float32)
-    ax.imshow(np.concatenate([tiles[0], gap, tiles[1]], axis=1), vmin=0, vmax=1, cmap="gray",
+    gap = np.ones((2, tiles[0].shape[1]), np.float32)
+    ax.imshow(np.concatenate([tiles[0], gap, tiles[1]], axis=0), vmin=0, vmax=1, cmap="gray",
               interpolation="nearest")
     ax.set_axis_off()
-    ax.set_title("(a) conv1 5x5 kernels, seed 0\ntrained (left) | random init (right)",
+    ax.set_title("(a) conv1 5x5 kernels, seed 0\ntop: trained, bottom: random init",
                  fontsize=8)
 
 
@@ -54,7 +54,7 @@ def _maps(axes, results: Mapping) -> None:
     image = np.asarray(m["image"])[None]
     conv1 = np.moveaxis(np.asarray(m["conv1/trained"]), -1, 0)
     conv2 = np.moveaxis(np.asarray(m["conv2/trained"]), -1, 0)
-    _mosaic(axes[0], np.concatenate([image, conv1]), 4,
+    _mosaic(axes[0], np.concatenate([image, conv1]), 3,
             f"(b) test digit ({m['label']}) and its 6 conv1 maps", symmetric=False)
     _mosaic(axes[1], conv2, 4, "(b') its 16 conv2 maps (deeper)", symmetric=False)
 

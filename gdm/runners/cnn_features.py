@@ -30,6 +30,31 @@ training starts from, is the untrained baseline. Then:
                every initial network; test accuracy on the held-out split.
 Comparisons are paired over seeds (each trained network against its own initialization):
 "better" means a mean difference over two standard errors (gdm.runners.features.paired).
+1 - circular variance is the index the findings read: it is exactly 0 for any kernel unchanged
+by 90-degree rotations, whereas (max - min) / (max + min) gives 0.26 for an isotropic Gaussian
+on the 5x5 grid (the grid's axis-vs-diagonal difference) and 0.74 for random kernels.
+
+Measured (default config: digits, 1,437 training / 360 test images upsampled to 16x16, 4
+networks x 300 Adam steps of 32 images, one vmapped call; networks' test accuracy 0.972-0.981;
+one core, `python -m gdm.main`: 29 s wall, of which training 22 s, probe 3 s):
+  orientation selectivity (1 - circular variance, 12 orientations, 4 phases, 4 frequencies):
+  trained 0.253 +- 0.025 vs init 0.214 +- 0.012, paired difference 0.040 (SE 0.016): trained
+  better, narrowly; (max - min) / (max + min) 0.747 vs 0.744, no difference. The trained kernels
+  are their initialization moved by 38% (||W - W0|| / ||W0||; conv2 82%): still noise-like 5x5
+  patches, not clean oriented edges.
+  linear probe (test accuracy): pixels 0.981; conv1 trained 0.990 +- 0.001, init 0.985 +-
+  0.009 (tie); conv2 trained 0.993 +- 0.001, init 0.983 +- 0.006 (trained better). conv2 beats
+  conv1 for the trained networks (+0.0035, SE 0.0013) but not at random init (-0.001, tie).
+So the first-layer claim holds weakly, the depth claim holds for trained networks, and "trained
+beats random features" holds at conv2 but is a tie at conv1 (the finding needs both, so it
+differs): on 8x8 digits every probe sits near the 0.98 that pixels alone reach, and a random
+first layer keeps almost all of it. Training gains more at conv2 (+0.010) than at conv1
+(+0.005), in line with a general first layer.
+Without the upsampling (`image_upsample=1`, 8x8 inputs, same config, 15 s) the kernels gain no
+selectivity (0.237 +- 0.051 vs 0.214, tie), conv2 no longer beats conv1 (0.986 vs 0.987, tie),
+and random features fall further behind (conv2 init 0.933, conv1 init 0.974 vs trained 0.986 /
+0.987), hence the 2x default. Results: results.json (+ results.md); figure
+figures/cnn_features.{png,pdf}.
 """
 
 from __future__ import annotations
