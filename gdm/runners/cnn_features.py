@@ -81,15 +81,14 @@ from gdm.utils.validation import x64
 
 DATASETS = ("digits",)
 UPSAMPLES = (1, 2)
-PROBE_SETS = ("pixels", "conv1", "conv2")
 NETWORKS = ("trained", "init")
 
 ANCHOR = {
     "zeiler_fergus": "Zeiler & Fergus 2014, Visualizing and understanding convolutional "
                      "networks, ECCV, Fig. 2 and Sec. 4: layer-1 features are oriented edges "
                      "and colour blobs; deeper layers respond to more complex, more "
-                     "class-specific patterns, and features grow more discriminative with "
-                     "depth (Sec. 5.2, linear SVMs on layers 1-7)",
+                     "class-specific patterns; Sec. 5.2: a linear SVM or softmax on the "
+                     "features of layers 1-7 gains accuracy with depth (Caltech-101/256)",
     "yosinski": "Yosinski et al. 2014, How transferable are features in deep neural "
                 "networks?, NeurIPS: first-layer features are general (Gabor-like, appear "
                 "whatever the task), the last layers specific",
@@ -162,8 +161,9 @@ def conv1_filters(params) -> jax.Array:
 def gratings(size: int, orientations: int, phases: int,
              frequencies: jax.Array) -> jax.Array:
     """(n_freq, orientations, phases, size, size) cos(2 pi f (u cos t + v sin t) + phi) on a
-    size x size grid centred at 0 (u across columns, v down rows), t = k pi / orientations,
-    phi = 2 pi j / phases."""
+    size x size grid centred at 0 (u across columns, v down rows), t = k pi / orientations
+    (the direction of the wave vector; the stripes run perpendicular to it), phi = 2 pi j /
+    phases."""
     r = jnp.arange(size) - (size - 1) / 2
     v, u = jnp.meshgrid(r, r, indexing="ij")
     t = jnp.arange(orientations) * jnp.pi / orientations
