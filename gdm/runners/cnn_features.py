@@ -36,7 +36,7 @@ on the 5x5 grid (the grid's axis-vs-diagonal difference) and 0.74 for random ker
 
 Measured (default config: digits, 1,437 training / 360 test images upsampled to 16x16, 4
 networks x 300 Adam steps of 32 images, one vmapped call; networks' test accuracy 0.972-0.981;
-one core, `python -m gdm.main`: 29 s wall, of which training 22 s, probe 3 s):
+one core, `python -m gdm.main`: 22-29 s wall, of which training 14-22 s, probe 3 s):
   orientation selectivity (1 - circular variance, 12 orientations, 4 phases, 4 frequencies):
   trained 0.253 +- 0.025 vs init 0.214 +- 0.012, paired difference 0.040 (SE 0.016): trained
   better, narrowly; (max - min) / (max + min) 0.747 vs 0.744, no difference. The trained kernels
