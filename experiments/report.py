@@ -1,7 +1,7 @@
 """Every paper-style figure and table of gdm in one report: DIR/report.md and DIR/report.html.
 
 Runs the figure experiments (gen_vs_disc, decision_boundaries, classifier_table, forest_trees,
-depth_ablation, features) and the generative ones (ae_vs_pca, ae_vs_vae,
+depth_ablation, cnn_features, features) and the generative ones (ae_vs_pca, ae_vs_vae,
 vae_manifold, gan_mnist, rbm_mnist on the 8x8 digits) on offline data, under 15 minutes on 2
 CPU cores; gdm/runners/report.py says what the report holds.
 

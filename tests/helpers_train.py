@@ -90,11 +90,15 @@ def assert_resume_matches(first, full, workdir, reference: dict, tolerance: floa
 
 
 def experiment_config(name: str, arg: str | None = "tiny", **overrides):
-    """experiments/<name>.py's config for `arg` (its tiny test setting by default), with
-    top-level keys overridden."""
+    """experiments/<name>.py's config for `arg` (its tiny test setting by default), with keys
+    overridden; a nested key is given with dots, as a `**{"cnn.steps": 5}` keyword."""
     config = importlib.import_module(f"experiments.{name}").get_config(arg)
     for key, value in overrides.items():
-        config[key] = value
+        *path, leaf = key.split(".")
+        node = config
+        for part in path:
+            node = node[part]
+        node[leaf] = value
     return config
 
 

@@ -3,7 +3,7 @@ gratings and a logistic-regression probe at two depths."""
 
 from __future__ import annotations
 
-import importlib
+import functools
 import json
 
 import jax
@@ -16,27 +16,20 @@ from sklearn.preprocessing import StandardScaler
 from gdm import data
 from gdm.linear_model import LogisticRegression
 from gdm.nn.cnn import LeNet5
-from gdm.runners import cnn_features
+from gdm.runners import _filter_analysis, cnn_features
 from gdm.runners.features import train_cnns
 from gdm.utils.validation import x64
+from tests.helpers_train import experiment_config, run_tiny
 
 FREQS = (0.125, 0.1875, 0.25, 0.3125)
 
 
-def tiny_config(**overrides):
-    config = importlib.import_module("experiments.cnn_features").get_config("tiny")
-    for key, value in overrides.items():
-        node, parts = config, key.split(".")
-        for part in parts[:-1]:
-            node = node[part]
-        node[parts[-1]] = value
-    return config
+tiny_config = functools.partial(experiment_config, "cnn_features")
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("cnn_features")
-    return cnn_features.run(tiny_config(), str(workdir)), workdir
+    return run_tiny(cnn_features, "cnn_features", tmp_path_factory)
 
 
 def test_tiny_run_writes_the_schema_and_the_figure(tiny_run):
@@ -99,8 +92,8 @@ def grating_filter(degrees: float, f: float) -> np.ndarray:
 def test_tuning_is_the_fourier_amplitude_of_the_zero_mean_filter():
     rng = np.random.default_rng(0)
     filters = rng.normal(size=(3, 5, 5)).astype(np.float32)
-    bank = cnn_features.gratings(5, 12, 4, jnp.asarray(FREQS))
-    amp = np.asarray(cnn_features.orientation_tuning(jnp.asarray(filters), bank))
+    bank = _filter_analysis.gratings(5, 12, 4, jnp.asarray(FREQS))
+    amp = np.asarray(_filter_analysis.orientation_tuning(jnp.asarray(filters), bank))
     r = np.arange(5) - 2.0
     v, u = np.meshgrid(r, r, indexing="ij")
     w = filters - filters.mean((1, 2), keepdims=True)
@@ -114,8 +107,8 @@ def test_tuning_is_the_fourier_amplitude_of_the_zero_mean_filter():
 
 @pytest.mark.parametrize("degrees", [0.0, 45.0, 90.0, 135.0])
 def test_an_oriented_grating_filter_is_selective_at_its_orientation(degrees):
-    bank = cnn_features.gratings(5, 12, 4, jnp.asarray(FREQS))
-    s = cnn_features.selectivity(jnp.asarray(grating_filter(degrees, 0.25)[None]), bank)
+    bank = _filter_analysis.gratings(5, 12, 4, jnp.asarray(FREQS))
+    s = _filter_analysis.selectivity(jnp.asarray(grating_filter(degrees, 0.25)[None]), bank)
     # The square grid is symmetric about these orientations, so the tuning curve is too.
     off = abs(float(s["preferred"][0]) - np.radians(degrees)) % np.pi
     assert min(off, np.pi - off) < 1e-4
@@ -126,7 +119,7 @@ def test_an_oriented_grating_filter_is_selective_at_its_orientation(degrees):
         # The orthogonal grating is constant along the filter's modulation: response 0.
         assert float(s["osi_peak"][0]) == pytest.approx(1.0, abs=1e-5)
     rng = np.random.default_rng(1)
-    noise = cnn_features.selectivity(jnp.asarray(rng.normal(size=(200, 5, 5))), bank)
+    noise = _filter_analysis.selectivity(jnp.asarray(rng.normal(size=(200, 5, 5))), bank)
     assert float(s["osi"][0]) > 1.5 * float(np.mean(noise["osi"]))
 
 
@@ -134,8 +127,8 @@ def test_an_isotropic_filter_is_not_selective():
     r = np.arange(5) - 2.0
     v, u = np.meshgrid(r, r, indexing="ij")
     gaussian = np.exp(-(u ** 2 + v ** 2) / 2.0)
-    bank = cnn_features.gratings(5, 12, 4, jnp.asarray(FREQS))
-    s = cnn_features.selectivity(jnp.asarray(gaussian[None]), bank)
+    bank = _filter_analysis.gratings(5, 12, 4, jnp.asarray(FREQS))
+    s = _filter_analysis.selectivity(jnp.asarray(gaussian[None]), bank)
     # Any kernel unchanged by 90-degree rotations has no doubled-angle component: 1 - circular
     # variance is 0. (max-min)/(max+min) sees the square grid's axis-vs-diagonal difference.
     assert float(s["osi"][0]) < 1e-5
@@ -151,9 +144,10 @@ def test_probe_matches_scikit_learn_on_the_same_features():
     n = len(ds.y_train)
     sets = {"pixels": x.reshape(len(x), -1), "conv1": np.asarray(conv1[0])}
     width = max(f.shape[1] for f in sets.values())
-    stacked = cnn_features.pad_columns([np.asarray(f, np.float64) for f in sets.values()], width)
+    stacked = _filter_analysis.pad_columns([np.asarray(f, np.float64) for f in sets.values()],
+                                           width)
     with x64():
-        acc, _ = cnn_features.probe_accuracy(
+        acc, _ = _filter_analysis.probe_accuracy(
             jnp.asarray(stacked[:, :n]), jnp.asarray(ds.y_train), jnp.asarray(stacked[:, n:]),
             jnp.asarray(ds.y_test), jnp.float64(1.0), jnp.float64(1e-4), jnp.int32(500),
             n_classes=10)
@@ -209,4 +203,4 @@ def test_bad_config(key, value):
 
 def test_bad_config_arg_names_the_allowed_values():
     with pytest.raises(ValueError, match="tiny"):
-        importlib.import_module("experiments.cnn_features").get_config("huge")
+        tiny_config(arg="huge")

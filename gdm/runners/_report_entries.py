@@ -116,6 +116,8 @@ ENTRIES: tuple[Entry, ...] = (
           tiny_config="experiments/forest_trees.py:tiny", seconds=20),
     Entry("depth_ablation", "experiments/depth_ablation.py",
           tiny_config="experiments/depth_ablation.py:tiny", seconds=120),
+    Entry("cnn_features", "experiments/cnn_features.py",
+          tiny_config="experiments/cnn_features.py:tiny", seconds=30),
     Entry("features", "experiments/features.py", tiny_config="experiments/features.py:tiny",
           mnist_config="experiments/features.py:mnist",
           mnist_overrides={"dataset.data_dir": "{mnist_dir}"}, seconds=90),

@@ -29,7 +29,7 @@ training starts from, is the untrained baseline. Then:
                pooled, flattened: the input of the first dense layer), of every trained and
                every initial network; test accuracy on the held-out split.
 Comparisons are paired over seeds (each trained network against its own initialization):
-"better" means a mean difference over two standard errors (gdm.runners.features.paired).
+"better" means a mean difference over two standard errors (gdm.runners.findings.paired).
 1 - circular variance is the index the findings read: it is exactly 0 for any kernel unchanged
 by 90-degree rotations, whereas (max - min) / (max + min) gives 0.26 for an isotropic Gaussian
 on the 5x5 grid (the grid's axis-vs-diagonal difference) and 0.74 for random kernels.
@@ -72,10 +72,17 @@ import numpy as np
 
 from gdm import data as gdm_data
 from gdm.figures import cnn_features as cnn_feature_figures
-from gdm.linear_model import logistic_lbfgs
 from gdm.nn.cnn import LeNet5
-from gdm.runners.features import cnn_outputs, paired, train_cnns, upsample
-from gdm.runners.findings import finding
+from gdm.runners._descriptors import upsample
+from gdm.runners._filter_analysis import (
+    aligned_curves,
+    gratings,
+    pad_columns,
+    probe_accuracy,
+    selectivity,
+)
+from gdm.runners.features import cnn_outputs, train_cnns
+from gdm.runners.findings import finding, paired, winner
 from gdm.train.logging import write_results
 from gdm.utils.validation import x64
 
@@ -156,82 +163,7 @@ def conv1_filters(params) -> jax.Array:
     return jnp.moveaxis(params["params"]["Conv_0"]["kernel"][..., 0, :], -1, 1)
 
 
-# ---- orientation selectivity -------------------------------------------------------------
-
-def gratings(size: int, orientations: int, phases: int,
-             frequencies: jax.Array) -> jax.Array:
-    """(n_freq, orientations, phases, size, size) cos(2 pi f (u cos t + v sin t) + phi) on a
-    size x size grid centred at 0 (u across columns, v down rows), t = k pi / orientations
-    (the direction of the wave vector; the stripes run perpendicular to it), phi = 2 pi j /
-    phases."""
-    r = jnp.arange(size) - (size - 1) / 2
-    v, u = jnp.meshgrid(r, r, indexing="ij")
-    t = jnp.arange(orientations) * jnp.pi / orientations
-    phi = jnp.arange(phases) * 2 * jnp.pi / phases
-    along = u * jnp.cos(t)[:, None, None] + v * jnp.sin(t)[:, None, None]  # (o, size, size)
-    f = jnp.asarray(frequencies, jnp.float32)
-    arg = 2 * jnp.pi * f[:, None, None, None, None] * along[None, :, None]
-    return jnp.cos(arg + phi[None, None, :, None, None])
-
-
-def orientation_tuning(filters: jax.Array, bank: jax.Array) -> jax.Array:
-    """(..., n_freq, orientations) response amplitude of each (..., size, size) filter, its
-    mean removed, to the grating bank: sqrt(2 * mean over phases of the response^2)."""
-    w = filters - filters.mean(axis=(-2, -1), keepdims=True)
-    r = jnp.einsum("...uv,fopuv->...fop", w, bank)
-    return jnp.sqrt(2 * jnp.mean(r * r, axis=-1))
-
-
-@jax.jit
-def selectivity(filters: jax.Array, bank: jax.Array) -> dict[str, jax.Array]:
-    """Per filter: 1 - circular variance ("osi") and (max - min) / (max + min) ("osi_peak")
-    of the tuning curve at the preferred frequency, the preferred orientation in radians
-    (from the doubled-angle mean, in [0, pi)), and the normalized tuning curve."""
-    amp = orientation_tuning(filters, bank)  # (..., n_freq, n_orient)
-    best = jnp.argmax(amp.max(-1), axis=-1)
-    curve = jnp.take_along_axis(amp, best[..., None, None], axis=-2)[..., 0, :]
-    n_orient = bank.shape[1]
-    theta = jnp.arange(n_orient) * jnp.pi / n_orient
-    total = curve.sum(-1)
-    vector = (curve * jnp.exp(2j * theta)).sum(-1)
-    safe = jnp.maximum(total, 1e-12)
-    lo, hi = curve.min(-1), curve.max(-1)
-    return {"osi": jnp.abs(vector) / safe, "osi_peak": (hi - lo) / jnp.maximum(hi + lo, 1e-12),
-            "preferred": jnp.mod(jnp.angle(vector) / 2, jnp.pi),
-            "frequency_index": best, "curve": curve / jnp.maximum(hi, 1e-12)[..., None]}
-
-
-# ---- linear probe ------------------------------------------------------------------------
-
-@functools.partial(jax.jit, static_argnames=("n_classes",))
-def probe_accuracy(x_train: jax.Array, y_train: jax.Array, x_test: jax.Array,
-                   y_test: jax.Array, C: jax.Array, tol: jax.Array, max_iter: jax.Array, *,
-                   n_classes: int) -> tuple[jax.Array, jax.Array]:
-    """Test accuracy and L-BFGS iterations of LogisticRegression(C, tol, max_iter) fitted to
-    every feature set (sets, n, d), after standardizing with the training statistics; zero
-    columns (padding to one width) keep zero coefficients. Call under x64 for float64."""
-    target = (y_train[:, None] == jnp.arange(n_classes)).astype(x_train.dtype)
-    n = x_train.shape[1]
-    weight = jnp.full(n, 1.0 / n, x_train.dtype)
-    l2 = (1.0 / (C * n)).astype(x_train.dtype)
-
-    def one(xtr, xte):
-        mean, sd = xtr.mean(0), xtr.std(0)
-        sd = jnp.where(sd > 0, sd, 1.0)
-        xtr, xte = (xtr - mean) / sd, (xte - mean) / sd
-        coef, intercept, n_iter, _ = logistic_lbfgs(
-            xtr, target, weight, l2, jnp.asarray(1.0, xtr.dtype), tol.astype(xtr.dtype),
-            max_iter)
-        pred = jnp.argmax(xte @ coef.T + intercept, axis=-1)
-        return jnp.mean(pred == y_test), n_iter
-
-    return jax.vmap(one)(x_train, x_test)
-
-
-def pad_columns(sets: list[np.ndarray], width: int) -> np.ndarray:
-    """Stacks (n, d_i) feature sets as (sets, n, width), zero columns on the right."""
-    return np.stack([np.pad(s, ((0, 0), (0, width - s.shape[1]))) for s in sets])
-
+# ---- orientation selectivity and linear probe --------------------------------------------
 
 def probe(ds: gdm_data.Dataset, feats: dict[str, tuple[np.ndarray, np.ndarray]],
           config: ml_collections.ConfigDict) -> dict[str, np.ndarray]:
@@ -259,15 +191,6 @@ def probe(ds: gdm_data.Dataset, feats: dict[str, tuple[np.ndarray, np.ndarray]],
         print(f"probe: {int((n_iter >= int(p.max_iter)).sum())} fits reached max_iter",
               flush=True)
     return {name: acc[owner == name] for name in names}
-
-
-def aligned_curves(curves: np.ndarray) -> np.ndarray:
-    """Tuning curves (..., n_orient) rolled so that each one's maximum sits at index
-    n_orient // 2 (the preferred orientation in the middle)."""
-    n = curves.shape[-1]
-    shift = n // 2 - curves.argmax(-1)
-    index = (np.arange(n) - shift[..., None]) % n
-    return np.take_along_axis(curves, index, axis=-1)
 
 
 def orientation_results(filters: dict[str, jax.Array], config: ml_collections.ConfigDict):
@@ -326,10 +249,6 @@ def _pm(values) -> str:
     return f"{v.mean():.3f}+-{v.std():.3f}"
 
 
-def _better(c: dict, first: str, second: str) -> str:
-    return {"first": first, "second": second, "tie": "tie"}[c["better"]]
-
-
 def findings(results: dict) -> list[dict]:
     """The four claims checked against results.json."""
     s, o, p, a = results["summary"], results["orientation"], results["probe"], ANCHOR
@@ -342,23 +261,23 @@ def findings(results: dict) -> list[dict]:
                 f"1 - circular variance over {len(o['orientations_degrees'])} orientations, "
                 f"mean over the 6 kernels, over {results['seeds']} seeds: trained "
                 f"{_pm(o['trained']['osi'])}, init {_pm(o['init']['osi'])}; better (paired): "
-                f"{_better(s['osi_trained_vs_init'], 'trained', 'init')}; (max-min)/(max+min):"
+                f"{winner(s['osi_trained_vs_init'], 'trained', 'init')}; (max-min)/(max+min):"
                 f" trained {_pm(o['trained']['osi_peak'])}, init {_pm(o['init']['osi_peak'])}",
                 s["osi_trained_vs_init"]["better"] == "first"),
         finding("the conv2 linear probe beats the conv1 probe (deeper is more separable)",
                 a["zeiler_fergus"],
                 f"probe test accuracy, trained: conv2 {_pm(acc['conv2/trained'])} vs conv1 "
                 f"{_pm(acc['conv1/trained'])} (better: "
-                f"{_better(s['conv2_vs_conv1_trained'], 'conv2', 'conv1')}); random init: "
+                f"{winner(s['conv2_vs_conv1_trained'], 'conv2', 'conv1')}); random init: "
                 f"conv2 {_pm(acc['conv2/init'])} vs conv1 {_pm(acc['conv1/init'])}; pixels "
                 f"{acc['pixels'][0]:.3f}",
                 s["conv2_vs_conv1_trained"]["better"] == "first"),
         finding("trained features beat random features in the probe",
                 f"{a['zeiler_fergus']}; {a['yosinski']}",
                 f"conv1 trained {_pm(acc['conv1/trained'])} vs init {_pm(acc['conv1/init'])} "
-                f"({_better(s['trained_vs_init_conv1'], 'trained', 'init')}); conv2 trained "
+                f"({winner(s['trained_vs_init_conv1'], 'trained', 'init')}); conv2 trained "
                 f"{_pm(acc['conv2/trained'])} vs init {_pm(acc['conv2/init'])} "
-                f"({_better(s['trained_vs_init_conv2'], 'trained', 'init')})",
+                f"({winner(s['trained_vs_init_conv2'], 'trained', 'init')})",
                 s["trained_vs_init_conv1"]["better"] == "first"
                 and s["trained_vs_init_conv2"]["better"] == "first"),
         finding("training changes the first layer less than the second (first layer general)",

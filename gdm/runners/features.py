@@ -68,7 +68,7 @@ from gdm import data as gdm_data
 from gdm.figures import features as feature_figures
 from gdm.nn.cnn import LeNet5
 from gdm.runners._descriptors import hand_features
-from gdm.runners.findings import finding, paired_difference
+from gdm.runners.findings import finding, paired, winner
 from gdm.svm import SVC
 from gdm.train.logging import write_results
 
@@ -229,14 +229,6 @@ def svm_curves(features: dict[str, tuple[np.ndarray, np.ndarray]], y_pool: np.nd
 
 # ---- comparisons and findings ------------------------------------------------------------
 
-def paired(a: list[float], b: list[float]) -> dict:
-    """a vs b over the same training sets: mean difference, its standard error, and which is
-    better (mean difference over two standard errors; "tie" otherwise)."""
-    mean, se = paired_difference(a, b)
-    better = "tie" if abs(mean) <= 2 * se or mean == 0 else ("first" if mean > 0 else "second")
-    return {"difference": mean, "se": se, "better": better}
-
-
 def summarize(sizes: list[int], acc: dict[str, np.ndarray]) -> dict:
     """The comparisons the findings read, at the smallest and the largest n."""
     def at(i):
@@ -264,18 +256,14 @@ def _acc_text(results: dict, pipelines, i: int) -> str:
                      for p in pipelines)
 
 
-def _winner(comparison: dict, first: str, second: str) -> str:
-    return {"first": first, "second": second, "tie": "tie"}[comparison["better"]]
-
-
 def findings(results: dict) -> list[dict]:
     """The survey's claim and its two corollaries, checked against results.json."""
     s, n = results["summary"], results["n"]
     big, small = s["largest_n"], s["smallest_n"]
     learned, hand = big["best_learned"], small["best_handcrafted"]
-    versus = {h: _winner(big[f"{learned}_vs_{h}"], learned, h) for h in HANDCRAFTED}
-    small_winner = _winner(small[f"{hand}_vs_cnn"], hand, "cnn")
-    hog_raw = [_winner(c, "HOG", "raw") for c in s["hog_vs_raw"]]
+    versus = {h: winner(big[f"{learned}_vs_{h}"], learned, h) for h in HANDCRAFTED}
+    small_winner = winner(small[f"{hand}_vs_cnn"], hand, "cnn")
+    hog_raw = [winner(c, "HOG", "raw") for c in s["hog_vs_raw"]]
     return [
         finding(f"CNN features beat HOG and LBP at the largest n ({n[-1]})",
                 f"{ANCHOR['survey']}; {ANCHOR['rcnn']}",
@@ -288,7 +276,7 @@ def findings(results: dict) -> list[dict]:
                 f"n={n[0]}: {_acc_text(results, PIPELINES, 0)}; better: {hand} vs cnn "
                 f"(trained on the n examples): {small_winner}; cnn_features, whose network "
                 f"learns from a separate split of {results['feature_split']} images: "
-                f"{_winner(small[f'{hand}_vs_cnn_features'], hand, 'cnn_features')}",
+                f"{winner(small[f'{hand}_vs_cnn_features'], hand, 'cnn_features')}",
                 small_winner == hand),
         finding("HOG beats raw pixels", ANCHOR["hog"],
                 "better per n: " + ", ".join(f"{m}: {w}" for m, w in

@@ -32,3 +32,16 @@ def paired_difference(a: Sequence[float], b: Sequence[float]) -> tuple[float, fl
     d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
     se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
     return float(d.mean()), se
+
+
+def paired(a: Sequence[float], b: Sequence[float]) -> dict:
+    """a vs b over paired runs: the mean difference, its standard error, and which is better
+    ("first", "second", or "tie" where the difference is within two standard errors)."""
+    mean, se = paired_difference(a, b)
+    better = "tie" if abs(mean) <= 2 * se or mean == 0 else ("first" if mean > 0 else "second")
+    return {"difference": mean, "se": se, "better": better}
+
+
+def winner(comparison: dict, first: str, second: str) -> str:
+    """The name of the better side of a `paired` comparison, or "tie"."""
+    return {"first": first, "second": second, "tie": "tie"}[comparison["better"]]
