@@ -61,7 +61,7 @@ from gdm.config import names_in
 from gdm.figures import classifiers as classifier_figures
 from gdm.runners import _classifier_fits as fits
 from gdm.runners.findings import finding
-from gdm.train.logging import write_results
+from gdm.train.logging import write_figure_results
 
 FAMILIES = {  # family -> label, implementations
     "svm": ("RBF SVM", ("gdm", "sklearn")),
@@ -289,9 +289,6 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         "wall_seconds": time.perf_counter() - start, "cpu_count": os.cpu_count(),
     }
     results["summary"] = summary(results)
-    if jax.process_index() == 0:
-        classifier_figures.scaling_curves(results, os.path.join(workdir, "figures"),
-                                          "classifier_table")
-    os.makedirs(workdir, exist_ok=True)
-    write_results(workdir, results, table(results))
+    write_figure_results(workdir, results, table(results), lambda d: classifier_figures.
+                         scaling_curves(results, d, "classifier_table"))
     return results

@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import time
 
 import flax.linen as nn
@@ -83,7 +82,7 @@ from gdm.runners._filter_analysis import (
 )
 from gdm.runners.features import cnn_outputs, train_cnns
 from gdm.runners.findings import finding, paired, winner
-from gdm.train.logging import write_results
+from gdm.train.logging import write_figure_results
 from gdm.utils.validation import x64
 
 DATASETS = ("digits",)
@@ -398,9 +397,6 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     }
     results["feature_dims"] = {k.split("/")[0]: v for k, v in results["feature_dims"].items()}
     print(f"seconds {results['seconds']}", flush=True)
-    if jax.process_index() == 0:
-        cnn_feature_figures.cnn_features_figure(results, os.path.join(workdir, "figures"),
-                                                "cnn_features")
-    os.makedirs(workdir, exist_ok=True)
-    write_results(workdir, results, table(results))
+    write_figure_results(workdir, results, table(results), lambda d: cnn_feature_figures.
+                         cnn_features_figure(results, d, "cnn_features"))
     return results

@@ -21,7 +21,6 @@ Measured: see the "Measured" paragraph of experiments/depth_ablation.py, and res
 from __future__ import annotations
 
 import functools
-import os
 import time
 
 import jax
@@ -34,7 +33,7 @@ from gdm import data as gdm_data
 from gdm.figures import curves as curve_figures
 from gdm.nn.resnet import CifarResNet
 from gdm.runners.findings import finding, paired_difference
-from gdm.train.logging import write_results
+from gdm.train.logging import write_figure_results
 
 FORMS = ("plain", "resnet")
 
@@ -221,9 +220,6 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     results.update(anchor=ANCHOR, seeds=int(config.seeds), steps=int(config.steps),
                    seconds=time.perf_counter() - start)
     results["findings"] = findings(results)
-    os.makedirs(workdir, exist_ok=True)
-    write_results(workdir, results, _table(results))
-    if jax.process_index() == 0:
-        curve_figures.depth_curves(results, os.path.join(workdir, "figures"), "depth_ablation",
-                                   CAPTION)
+    write_figure_results(workdir, results, _table(results), lambda d: curve_figures.depth_curves(
+        results, d, "depth_ablation", CAPTION))
     return results

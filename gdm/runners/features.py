@@ -55,7 +55,6 @@ figures/features.{png,pdf}.
 from __future__ import annotations
 
 import functools
-import os
 import time
 
 import jax
@@ -70,7 +69,7 @@ from gdm.nn.cnn import LeNet5
 from gdm.runners._descriptors import hand_features
 from gdm.runners.findings import finding, paired, winner
 from gdm.svm import SVC
-from gdm.train.logging import write_results
+from gdm.train.logging import write_figure_results
 
 PIPELINES = ("hog", "lbp", "raw", "cnn_features", "cnn")
 HANDCRAFTED = ("hog", "lbp")
@@ -369,8 +368,6 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     results["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     results["published"] = ANCHOR
     print(f"n = {sizes}; seconds {results['seconds']}", flush=True)
-    if jax.process_index() == 0:
-        feature_figures.accuracy_curves(results, os.path.join(workdir, "figures"), "features")
-    os.makedirs(workdir, exist_ok=True)
-    write_results(workdir, results, table(results))
+    write_figure_results(workdir, results, table(results),
+                         lambda d: feature_figures.accuracy_curves(results, d, "features"))
     return results

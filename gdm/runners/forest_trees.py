@@ -22,8 +22,6 @@ figure figures/forest_trees.{png,pdf}.
 
 from __future__ import annotations
 
-import os
-
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -33,7 +31,7 @@ from sklearn.datasets import load_digits
 from gdm.ensemble import RandomForestClassifier
 from gdm.figures import curves as curve_figures
 from gdm.runners.findings import finding
-from gdm.train.logging import write_results
+from gdm.train.logging import write_figure_results
 
 ANCHOR = {
     "source": "Breiman 2001, Random Forests, Machine Learning 45(1):5-32, Sec. 2, 3.1",
@@ -163,10 +161,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     }
     print(f"trees {trees}\n  test error {np.round(test_mean, 3).tolist()}\n"
           f"  OOB error  {np.round(oob.mean(0), 3).tolist()}", flush=True)
-    if jax.process_index() == 0:
-        curve_figures.forest_curves(trees, (test_mean, test.std(0)),
-                                    (oob.mean(0), oob.std(0)), importances,
-                                    os.path.join(workdir, "figures"), "forest_trees")
-    os.makedirs(workdir, exist_ok=True)
-    write_results(workdir, results)
+    write_figure_results(workdir, results, None, lambda d: curve_figures.forest_curves(
+        trees, (test_mean, test.std(0)), (oob.mean(0), oob.std(0)), importances, d,
+        "forest_trees"))
     return results

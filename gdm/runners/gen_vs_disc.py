@@ -41,7 +41,6 @@ the published finding. Figure: figures/gen_vs_disc.{png,pdf}.
 
 from __future__ import annotations
 
-import os
 import time
 
 import jax
@@ -54,7 +53,7 @@ from gdm.data.embedded import load_embedded
 from gdm.figures import curves as curve_figures
 from gdm.runners._fits import split_errors
 from gdm.runners.findings import finding
-from gdm.train.logging import write_results
+from gdm.train.logging import write_figure_results
 from gdm.utils.validation import x64
 
 # name -> (bundled set or "synthetic", the two classes kept (None: already binary), features)
@@ -231,8 +230,6 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
               f"  NB asymptote faster: {s['nb_reaches_asymptote_faster']}, curves cross: "
               f"{s['curves_cross']} (at m={s['crossover_m']}); better per m: "
               f"{[b[0].upper() for b in s['better_per_m']]}", flush=True)
-    if jax.process_index() == 0:
-        curve_figures.learning_curves(results, os.path.join(workdir, "figures"), "gen_vs_disc")
-    os.makedirs(workdir, exist_ok=True)
-    write_results(workdir, results)
+    write_figure_results(workdir, results, None,
+                         lambda d: curve_figures.learning_curves(results, d, "gen_vs_disc"))
     return results

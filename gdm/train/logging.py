@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -81,3 +82,13 @@ def write_results(workdir: str, results: dict[str, Any], table: str | None = Non
             f.write(table)
     with open(os.path.join(workdir, "results.json"), "w") as f:
         json.dump(results, f, indent=2, sort_keys=True)
+
+
+def write_figure_results(workdir: str, results: dict[str, Any], table: str | None,
+                         draw: Callable[[str], object]) -> None:
+    """A figure runner's outputs: on process 0 `draw(<workdir>/figures)` makes its figures,
+    then `write_results` writes results.json (and `table` to results.md)."""
+    os.makedirs(workdir, exist_ok=True)
+    if jax.process_index() == 0:
+        draw(os.path.join(workdir, "figures"))
+    write_results(workdir, results, table)
