@@ -250,13 +250,14 @@ def _pm(values) -> str:
 
 def findings(results: dict) -> list[dict]:
     """The four claims checked against results.json."""
-    s, o, p, a = results["summary"], results["orientation"], results["probe"], ANCHOR
+    s, o, p = results["summary"], results["orientation"], results["probe"]
     acc = {k: v["seeds"] for k, v in p.items()}
     gaps = {layer: s[f"trained_vs_init_{layer}"]["difference"] for layer in ("conv1", "conv2")}
     change = results["weight_change"]
     return [
         finding("trained first-layer filters are more orientation selective than random init",
-                f"{a['krizhevsky']}; {a['zeiler_fergus']}",
+                "first-layer kernels are frequency- and orientation-selective: edges and "
+                "blobs (Krizhevsky et al. 2012, Fig. 3; Zeiler & Fergus 2014, Fig. 2)",
                 f"1 - circular variance over {len(o['orientations_degrees'])} orientations, "
                 f"mean over the 6 kernels, over {results['seeds']} seeds: trained "
                 f"{_pm(o['trained']['osi'])}, init {_pm(o['init']['osi'])}; better (paired): "
@@ -264,7 +265,8 @@ def findings(results: dict) -> list[dict]:
                 f" trained {_pm(o['trained']['osi_peak'])}, init {_pm(o['init']['osi_peak'])}",
                 s["osi_trained_vs_init"]["better"] == "first"),
         finding("the conv2 linear probe beats the conv1 probe (deeper is more separable)",
-                a["zeiler_fergus"],
+                "a linear classifier on deeper layers' features is more accurate (Zeiler & "
+                "Fergus 2014, Sec. 5.2)",
                 f"probe test accuracy, trained: conv2 {_pm(acc['conv2/trained'])} vs conv1 "
                 f"{_pm(acc['conv1/trained'])} (better: "
                 f"{winner(s['conv2_vs_conv1_trained'], 'conv2', 'conv1')}); random init: "
@@ -272,7 +274,8 @@ def findings(results: dict) -> list[dict]:
                 f"{acc['pixels'][0]:.3f}",
                 s["conv2_vs_conv1_trained"]["better"] == "first"),
         finding("trained features beat random features in the probe",
-                f"{a['zeiler_fergus']}; {a['yosinski']}",
+                "the accuracy comes from learned features (Zeiler & Fergus 2014, Sec. 5.2; "
+                "Yosinski et al. 2014)",
                 f"conv1 trained {_pm(acc['conv1/trained'])} vs init {_pm(acc['conv1/init'])} "
                 f"({winner(s['trained_vs_init_conv1'], 'trained', 'init')}); conv2 trained "
                 f"{_pm(acc['conv2/trained'])} vs init {_pm(acc['conv2/init'])} "
@@ -280,9 +283,10 @@ def findings(results: dict) -> list[dict]:
                 s["trained_vs_init_conv1"]["better"] == "first"
                 and s["trained_vs_init_conv2"]["better"] == "first"),
         finding("training changes the first layer less than the second (first layer general)",
-                a["yosinski"],
+                "first-layer features are general, the last layers specific (Yosinski et al. "
+                "2014)",
                 f"probe gain from training: conv1 {gaps['conv1']:+.3f}, conv2 "
-                f"{gaps['conv2']:+.3f}; kernel change ||W-W0||/||W0||: conv1 "
+                f"{gaps['conv2']:+.3f}; kernel change norm(W-W0)/norm(W0): conv1 "
                 f"{_pm(change['conv1'])}, conv2 {_pm(change['conv2'])}",
                 gaps["conv1"] < gaps["conv2"]),
     ]
