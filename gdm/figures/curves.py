@@ -8,6 +8,7 @@ importances as an image (Breiman 2001). Each takes the numbers that results.json
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -84,5 +85,5 @@ def depth_curves(results: Mapping, directory: str, name: str, anchor: str) -> li
         ax.set_ylim(bottom=0)
         ax.set(xlabel="layers", ylabel=title, title=f"{title} on digits")
     axes[0].legend()
-    fig.text(0.5, -0.02, anchor, ha="center", va="top", fontsize=7)
+    fig.suptitle("\n".join(textwrap.wrap(anchor, 100)), fontsize=7)
     return save(fig, directory, name)
