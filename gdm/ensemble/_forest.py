@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from gdm.ensemble._bagging import _ForestMixin
 from gdm.tree._base import CHUNK_DOC, _BaseForest
 from gdm.tree._classes import _ClassifierOutputs
+from gdm.utils.validation import store_init_params
 
 __all__ = ["RandomForestClassifier", "RandomForestRegressor"]
 
@@ -64,24 +65,7 @@ class RandomForestClassifier(_ForestMixin, _ClassifierOutputs, ClassifierMixin, 
                  oob_score=False, random_state=None, verbose=0, class_weight=None,
                  max_samples=None, max_bins=256, node_chunk=32, chunk_size=None,
                  sample_chunk=4096, n_jobs=-1):
-        self.n_estimators = n_estimators
-        self.criterion = criterion
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.bootstrap = bootstrap
-        self.oob_score = oob_score
-        self.random_state = random_state
-        self.verbose = verbose
-        self.class_weight = class_weight
-        self.max_samples = max_samples
-        self.max_bins = max_bins
-        self.node_chunk = node_chunk
-        self.chunk_size = chunk_size
-        self.sample_chunk = sample_chunk
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
     def fit(self, X, y, sample_weight=None) -> RandomForestClassifier:
         return self._fit(X, y, sample_weight)
@@ -114,23 +98,7 @@ class RandomForestRegressor(_ForestMixin, RegressorMixin, _BaseForest):
                  oob_score=False, random_state=None, verbose=0, max_samples=None,
                  max_bins=256, node_chunk=32, chunk_size=None, sample_chunk=4096,
                  n_jobs=-1):
-        self.n_estimators = n_estimators
-        self.criterion = criterion
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.bootstrap = bootstrap
-        self.oob_score = oob_score
-        self.random_state = random_state
-        self.verbose = verbose
-        self.max_samples = max_samples
-        self.max_bins = max_bins
-        self.node_chunk = node_chunk
-        self.chunk_size = chunk_size
-        self.sample_chunk = sample_chunk
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
     def fit(self, X, y, sample_weight=None) -> RandomForestRegressor:
         return self._fit(X, y, sample_weight)

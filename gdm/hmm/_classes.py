@@ -59,6 +59,7 @@ from sklearn.utils.validation import validate_data
 
 from gdm.hmm._base import PRIOR_CONSTRAINT, BaseHMM, ConvergenceMonitor, check_probabilities
 from gdm.hmm._emissions import GAUSSIAN_KINDS
+from gdm.utils.validation import store_init_params
 
 __all__ = ["CategoricalHMM", "ConvergenceMonitor", "GaussianHMM"]
 
@@ -132,25 +133,7 @@ class GaussianHMM(BaseHMM):
                  tol: float = 1e-2, verbose: bool = False, params: str = "stmc",
                  init_params: str = "stmc", implementation: str = "log",
                  chunk_memory_mb: float = 256, n_jobs: int | None = -1):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.min_covar = min_covar
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.means_prior = means_prior
-        self.means_weight = means_weight
-        self.covars_prior = covars_prior
-        self.covars_weight = covars_weight
-        self.algorithm = algorithm
-        self.random_state = random_state
-        self.n_iter = n_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.params = params
-        self.init_params = init_params
-        self.implementation = implementation
-        self.chunk_memory_mb = chunk_memory_mb
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
     @property
     def _kind(self) -> str:
@@ -252,21 +235,7 @@ class CategoricalHMM(BaseHMM):
                  tol: float = 1e-2, verbose: bool = False, params: str = "ste",
                  init_params: str = "ste", implementation: str = "log",
                  chunk_memory_mb: float = 256, n_jobs: int | None = -1):
-        self.n_components = n_components
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.emissionprob_prior = emissionprob_prior
-        self.n_features = n_features
-        self.algorithm = algorithm
-        self.random_state = random_state
-        self.n_iter = n_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.params = params
-        self.init_params = init_params
-        self.implementation = implementation
-        self.chunk_memory_mb = chunk_memory_mb
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
     def _symbol_count(self) -> int | None:
         if hasattr(self, "emissionprob_"):

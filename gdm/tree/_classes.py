@@ -13,6 +13,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import StrOptions
 
 from gdm.tree._base import CHUNK_DOC, _BaseForest
+from gdm.utils.validation import store_init_params
 
 __all__ = ["DecisionTreeClassifier", "DecisionTreeRegressor"]
 
@@ -56,18 +57,7 @@ class DecisionTreeClassifier(_ClassifierOutputs, ClassifierMixin, _BaseForest):
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features=None, random_state=None, class_weight=None,
                  max_bins=256, node_chunk=32, chunk_size=None, sample_chunk=4096):
-        self.criterion = criterion
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.random_state = random_state
-        self.class_weight = class_weight
-        self.max_bins = max_bins
-        self.node_chunk = node_chunk
-        self.chunk_size = chunk_size
-        self.sample_chunk = sample_chunk
+        store_init_params(self, locals())
 
     def fit(self, X, y, sample_weight=None) -> DecisionTreeClassifier:
         return self._fit(X, y, sample_weight)
@@ -96,17 +86,7 @@ class DecisionTreeRegressor(RegressorMixin, _BaseForest):
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features=None, random_state=None, max_bins=256,
                  node_chunk=32, chunk_size=None, sample_chunk=4096):
-        self.criterion = criterion
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.random_state = random_state
-        self.max_bins = max_bins
-        self.node_chunk = node_chunk
-        self.chunk_size = chunk_size
-        self.sample_chunk = sample_chunk
+        store_init_params(self, locals())
 
     def fit(self, X, y, sample_weight=None) -> DecisionTreeRegressor:
         return self._fit(X, y, sample_weight)

@@ -9,6 +9,7 @@ global config.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Iterator
 
 import jax
@@ -25,3 +26,16 @@ def x64(enabled: bool = True) -> Iterator[None]:
     """
     with jax.enable_x64(enabled):
         yield
+
+
+def store_init_params(estimator, arguments: dict) -> None:
+    """Stores every constructor argument, unchanged, as the attribute of the same name.
+
+    scikit-learn's get_params, set_params and clone read an estimator's parameters from its
+    `__init__` signature and expect each as an attribute holding exactly what was passed; an
+    estimator's `__init__` lists its parameters explicitly (the signature is the API) and ends
+    with `store_init_params(self, locals())` instead of one assignment per parameter.
+    """
+    for name in inspect.signature(type(estimator).__init__).parameters:
+        if name != "self":
+            setattr(estimator, name, arguments[name])
