@@ -21,9 +21,9 @@ from sklearn.utils import compute_class_weight
 from sklearn.utils.validation import check_X_y
 
 from gdm.svm import _kernels, _solver
-from gdm.svm._base import MIN_ROWS, NO_LIMIT, pad_features
-from gdm.svm._classes import SVC, ovo_layout
-from gdm.utils.buckets import bucket_size, pad_to
+from gdm.svm._base import NO_LIMIT, pad_features
+from gdm.svm._classes import SVC, PairLayout, pair_layout
+from gdm.utils.buckets import pad_to
 from gdm.utils.compiler import on_accelerator
 from gdm.utils.validation import x64
 
@@ -66,20 +66,12 @@ def _grid_scores(X_cols, gammas, C_values, coef0, y, p, c_unit, starts, slot, cl
 
 class _GridLayout(NamedTuple):
     """The solver's batch of a grid: every (fold, class pair) problem over class-sorted slots
-    (`ovo_layout`), the held-out fold's variables switched off."""
+    (`pair_layout`), the held-out fold's variables switched off."""
 
-    order: np.ndarray  # the samples in slot order
-    class_of_slot: np.ndarray
+    pairs: PairLayout
     fold_of_slot: np.ndarray  # -1 on padding
-    slot: np.ndarray  # (P, m) each pair variable's slot
-    seg: np.ndarray  # (P, 2) each pair's segment starts
-    first: np.ndarray  # (P,) the pairs' classes
-    second: np.ndarray
     c_unit: np.ndarray  # (F * P, m) upper bound per unit of C: class weight, 0 held out
     y_all: np.ndarray  # (F * P, m) labels +-1, 0 on padding
-    L: int
-    n_rows: int
-    n_cols: int
     n_folds: int
 
 
@@ -120,20 +112,15 @@ def _fold_weights(X, y, classes, cv, class_weight) -> tuple[np.ndarray, list[np.
 def _grid_layout(y_enc: np.ndarray, k: int, fold_of_sample: np.ndarray,
                  weights: list[np.ndarray]) -> _GridLayout:
     """Every fold's one-vs-one problems over class-sorted slots, one batch for the solver."""
-    n, n_folds = len(y_enc), len(weights)
-    order = np.argsort(y_enc, kind="stable")
-    class_of_slot = y_enc[order]
-    counts = np.bincount(class_of_slot, minlength=k)
-    n_rows = bucket_size(n, MIN_ROWS)
-    slot, valid, yv, seg, L, n_cols, first, second = ovo_layout(class_of_slot, counts, n, n_rows)
-    fold_of_slot = pad_to(fold_of_sample[order], n_cols, value=-1)
-    cls_pad = pad_to(class_of_slot, n_cols)
+    n_folds = len(weights)
+    pairs = pair_layout(y_enc, k)
+    slot = pairs.slot
+    fold_of_slot = pad_to(fold_of_sample[pairs.order], pairs.n_cols, value=-1)
+    cls_pad = pad_to(pairs.class_of_slot, pairs.n_cols)
     held = fold_of_slot[slot][None] == np.arange(n_folds)[:, None, None]  # (F, P, m)
     cw_var = np.stack(weights)[:, cls_pad[slot]]                             # (F, P, m)
-    c_unit = (cw_var * valid * ~held).reshape(-1, slot.shape[1])  # (F * P, m)
-    y_all = np.tile(yv, (n_folds, 1))
-    return _GridLayout(order, class_of_slot, fold_of_slot, slot, seg, first, second, c_unit,
-                       y_all, L, n_rows, n_cols, n_folds)
+    c_unit = (cw_var * pairs.valid * ~held).reshape(-1, slot.shape[1])  # (F * P, m)
+    return _GridLayout(pairs, fold_of_slot, c_unit, np.tile(pairs.yv, (n_folds, 1)), n_folds)
 
 
 def _solve_grid(X, lay: _GridLayout, gammas: list[float], C_values: np.ndarray, k: int, *,
@@ -146,18 +133,20 @@ def _solve_grid(X, lay: _GridLayout, gammas: list[float], C_values: np.ndarray, 
     if grid_batch is None:
         grid_batch = n_points if on_accelerator() else 1
     fdt = np.float64 if dtype == "float64" else np.float32
+    pairs = lay.pairs
     with x64(dtype == "float64"):
-        X_cols = pad_to(pad_features(np.asarray(X[lay.order], fdt)), lay.n_cols)
+        X_cols = pad_to(pad_features(np.asarray(X[pairs.order], fdt)), pairs.n_cols)
         return _grid_scores(
             jnp.asarray(X_cols), jnp.asarray(gammas, fdt), jnp.asarray(C_values, fdt), coef0,
             jnp.asarray(lay.y_all, fdt), jnp.asarray(-(lay.y_all != 0).astype(fdt)),
-            jnp.asarray(lay.c_unit, fdt), jnp.asarray(np.tile(lay.seg, (n_folds, 1)), jnp.int32),
-            jnp.asarray(np.tile(lay.slot, (n_folds, 1)), jnp.int32),
-            jnp.asarray(pad_to(lay.class_of_slot, lay.n_rows)), jnp.asarray(lay.fold_of_slot),
-            jnp.asarray(lay.first), jnp.asarray(lay.second), tol,
-            NO_LIMIT if max_iter == -1 else max_iter,
-            kind=kernel, degree=int(degree), L=lay.L, q=q if m > q else m, n_rows=lay.n_rows,
-            k=k, n_folds=n_folds, grid_batch=min(int(grid_batch), n_points))
+            jnp.asarray(lay.c_unit, fdt),
+            jnp.asarray(np.tile(pairs.seg, (n_folds, 1)), jnp.int32),
+            jnp.asarray(np.tile(pairs.slot, (n_folds, 1)), jnp.int32),
+            jnp.asarray(pad_to(pairs.class_of_slot, pairs.n_rows)),
+            jnp.asarray(lay.fold_of_slot), jnp.asarray(pairs.first), jnp.asarray(pairs.second),
+            tol, NO_LIMIT if max_iter == -1 else max_iter,
+            kind=kernel, degree=int(degree), L=pairs.L, q=q if m > q else m,
+            n_rows=pairs.n_rows, k=k, n_folds=n_folds, grid_batch=min(int(grid_batch), n_points))
 
 
 def _grid_results(C_values: np.ndarray, gammas: list[float], scores, steps, gap, tol: float,
