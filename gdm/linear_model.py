@@ -66,6 +66,56 @@ def _logistic_value_and_grad(theta, X, target, weight, l2, fit_intercept):
     return value, jnp.concatenate([grad_w.ravel(), grad_b])
 
 
+_MAX_TRIES = 40  # step halvings of the line search before it gives up
+
+
+def _armijo_line_search(value_and_grad, theta, value, grad, direction, dtype):
+    """Backtracking from step 1, halving until the Armijo condition holds or _MAX_TRIES steps
+    were tried: (step, value and gradient at the last point tried, whether it holds there)."""
+    slope = grad @ direction
+
+    def cond(c):
+        step, new_value, _, tries = c
+        return (tries == 0) | ((new_value > value + 1e-4 * step * slope)
+                               & (tries < _MAX_TRIES))
+
+    def body(c):
+        step, _, _, tries = c
+        step = jnp.where(tries == 0, 1.0, 0.5 * step).astype(dtype)
+        new_value, new_grad = value_and_grad(theta + step * direction)
+        return step, new_value, new_grad, tries + 1
+
+    step, new_value, new_grad, _ = jax.lax.while_loop(
+        cond, body, (jnp.asarray(1.0, dtype), value, grad, 0))
+    found = new_value <= value + 1e-4 * step * slope
+    return step, new_value, new_grad, found
+
+
+def _lbfgs_iteration(c, value_and_grad, lbfgs, dtype, ftol):
+    """One L-BFGS iteration on the carry (theta, value, grad, lbfgs state, iteration, stalled):
+    the quasi-Newton direction (else steepest descent), a line search, the move if it succeeded;
+    stalled if it failed or the objective decreased by at most ftol relative to its size."""
+    theta, value, grad, state, it, _ = c
+    precond, state = lbfgs.update(grad, state, theta)  # H grad; memory from the last step
+    direction = -precond.astype(dtype)
+    direction = jnp.where(grad @ direction < 0, direction, -grad)  # safeguard
+    step, new_value, new_grad, found = _armijo_line_search(value_and_grad, theta, value, grad,
+                                                           direction, dtype)
+    stalled = ~found | ((value - new_value)
+                        <= ftol * jnp.maximum(jnp.maximum(jnp.abs(value),
+                                                          jnp.abs(new_value)), 1.0))
+    theta = jnp.where(found, theta + step * direction, theta)
+    value = jnp.where(found, new_value, value)
+    grad = jnp.where(found, new_grad, grad)
+    return theta, value, grad, state, it + 1, stalled
+
+
+def _lbfgs_running(c, tol, max_iter):
+    """Whether L-BFGS goes on: below max_iter, max|grad| above tol, and not stalled."""
+    grad, it, stalled = c[2], c[4], c[5]
+    return (it < max_iter) & (jnp.max(jnp.abs(grad)) > tol) & ~stalled
+
+
 def logistic_lbfgs(X, target, weight, l2, fit_intercept, tol, max_iter, memory: int = 20):
     """L-BFGS (optax.scale_by_lbfgs directions) with an Armijo backtracking line search, until
     max|grad| <= tol, stagnation, or max_iter.
@@ -80,54 +130,18 @@ def logistic_lbfgs(X, target, weight, l2, fit_intercept, tol, max_iter, memory: 
     """
     dtype = X.dtype
     n_params = (X.shape[1] + 1) * target.shape[1]
-    def value_and_grad(th):
-        return _logistic_value_and_grad(th, X, target, weight, l2, fit_intercept)
+    value_and_grad = functools.partial(_logistic_value_and_grad, X=X, target=target,
+                                       weight=weight, l2=l2, fit_intercept=fit_intercept)
     eps = jnp.finfo(dtype).eps
     ftol = 64 * eps if dtype == jnp.float64 else eps
-    max_tries = 40
     lbfgs = optax.scale_by_lbfgs(memory_size=memory)
-
-    def line_search(theta, value, grad, direction):
-        slope = grad @ direction
-
-        def cond(c):
-            step, new_value, _, tries = c
-            return (tries == 0) | ((new_value > value + 1e-4 * step * slope)
-                                   & (tries < max_tries))
-
-        def body(c):
-            step, _, _, tries = c
-            step = jnp.where(tries == 0, 1.0, 0.5 * step).astype(dtype)
-            new_value, new_grad = value_and_grad(theta + step * direction)
-            return step, new_value, new_grad, tries + 1
-
-        step, new_value, new_grad, _ = jax.lax.while_loop(
-            cond, body, (jnp.asarray(1.0, dtype), value, grad, 0))
-        found = new_value <= value + 1e-4 * step * slope
-        return step, new_value, new_grad, found
-
-    def body(c):
-        theta, value, grad, state, it, _ = c
-        precond, state = lbfgs.update(grad, state, theta)  # H grad; memory from the last step
-        direction = -precond.astype(dtype)
-        direction = jnp.where(grad @ direction < 0, direction, -grad)  # safeguard
-        step, new_value, new_grad, found = line_search(theta, value, grad, direction)
-        stalled = ~found | ((value - new_value)
-                            <= ftol * jnp.maximum(jnp.maximum(jnp.abs(value),
-                                                              jnp.abs(new_value)), 1.0))
-        theta = jnp.where(found, theta + step * direction, theta)
-        value = jnp.where(found, new_value, value)
-        grad = jnp.where(found, new_grad, grad)
-        return theta, value, grad, state, it + 1, stalled
-
-    def cond(c):
-        grad, it, stalled = c[2], c[4], c[5]
-        return (it < max_iter) & (jnp.max(jnp.abs(grad)) > tol) & ~stalled
-
     theta = jnp.zeros(n_params, dtype)
     value, grad = value_and_grad(theta)
     init = (theta, value, grad, lbfgs.init(theta), 0, jnp.asarray(False))
-    theta, _, grad, _, n_iter, _ = jax.lax.while_loop(cond, body, init)
+    theta, _, grad, _, n_iter, _ = jax.lax.while_loop(
+        functools.partial(_lbfgs_running, tol=tol, max_iter=max_iter),
+        functools.partial(_lbfgs_iteration, value_and_grad=value_and_grad, lbfgs=lbfgs,
+                          dtype=dtype, ftol=ftol), init)
     n_coef = X.shape[1] * target.shape[1]
     coef = theta[:n_coef].reshape(X.shape[1], target.shape[1]).T
     return coef, theta[n_coef:] * fit_intercept, n_iter, jnp.max(jnp.abs(grad))

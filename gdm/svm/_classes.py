@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from numbers import Real
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
@@ -47,6 +48,35 @@ def ovo_layout(class_of_slot, counts, n, n_rows):
     overhang = int(np.max(starts + L)) - n_rows
     n_cols = n_rows + (bucket_size(overhang, 8) if overhang > 0 else 0)
     return slot, valid, y, seg, L, n_cols, first, second
+
+
+class PairLayout(NamedTuple):
+    """A fit's one-vs-one problems over class-sorted slots (`ovo_layout`)."""
+
+    order: np.ndarray  # the samples in slot order (sorted by class, stable)
+    class_of_slot: np.ndarray
+    counts: np.ndarray  # samples per class
+    slot: np.ndarray  # (P, m) each pair variable's slot
+    valid: np.ndarray  # (P, m) the variable is a sample (not padding)
+    yv: np.ndarray  # (P, m) labels +-1, 0 on padding
+    seg: np.ndarray  # (P, 2) segment starts
+    L: int
+    n_rows: int
+    n_cols: int
+    first: np.ndarray  # (P,) the pairs' classes
+    second: np.ndarray
+
+
+def pair_layout(y_enc: np.ndarray, k: int) -> PairLayout:
+    """The one-vs-one problems of encoded labels y_enc over k classes, rows bucketed."""
+    n = len(y_enc)
+    order = np.argsort(y_enc, kind="stable")
+    class_of_slot = y_enc[order]
+    counts = np.bincount(class_of_slot, minlength=k)
+    n_rows = bucket_size(n, MIN_ROWS)
+    slot, valid, yv, seg, L, n_cols, first, second = ovo_layout(class_of_slot, counts, n, n_rows)
+    return PairLayout(order, class_of_slot, counts, slot, valid, yv, seg, L, n_rows, n_cols,
+                      first, second)
 
 
 def ovr_decision_function(dec, k, first, second):
@@ -101,6 +131,23 @@ class SVC(ClassifierMixin, BaseLibSVM):
 
     def fit(self, X, y, sample_weight=None) -> SVC:
         """Fits all one-vs-one machines (and the Platt folds) in one solver call."""
+        X, y_enc, sample_weight = self._check_fit(X, y, sample_weight)
+        lay = pair_layout(y_enc, len(self.classes_))
+        y_all, c_all, starts, held = self._fit_problems(lay, sample_weight)
+        with x64(self.dtype == "float64"):
+            sol = self._fit_solve(X, lay.order, lay.n_rows, lay.n_cols, y_all,
+                                  -(y_all != 0).astype(float), c_all, starts, lay.L)
+            if self.probability:
+                self._fit_platt(sol, lay.yv, lay.valid, held, len(lay.first))
+            else:
+                self.probA_ = self.probB_ = np.empty(0)
+        self._store_solution(X, sol, lay)
+        self.shape_fit_ = X.shape if hasattr(X, "shape") else (len(y_enc),)
+        return self
+
+    def _check_fit(self, X, y, sample_weight):
+        """Validated (X, encoded y, sample_weight); sets classes_, class_weight_ and the
+        resolved gamma."""
         self._validate_params()
         X, y = self._validate_fit_input(X, y, y_numeric=False)
         check_classification_targets(y)
@@ -112,62 +159,61 @@ class SVC(ClassifierMixin, BaseLibSVM):
         self.classes_ = classes
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         self._gamma = self._resolve_gamma(X)
-        n, k = len(y_enc), len(classes)
-        order = np.argsort(y_enc, kind="stable")
-        class_of_slot = y_enc[order]
-        counts = np.bincount(class_of_slot, minlength=k)
-        n_rows = bucket_size(n, MIN_ROWS)
-        slot, valid, yv, seg, L, n_cols, first, second = ovo_layout(
-            class_of_slot, counts, n, n_rows)
-        c_slot = pad_to(np.maximum(self.C * self.class_weight_[class_of_slot]
-                                   * sample_weight[order], 0), n_cols)
-        c_var = np.where(valid, c_slot[slot], 0.0)
-        n_pairs = len(first)
-        ys, cs, segs = [yv], [c_var], [seg]
+        return X, y_enc, sample_weight
+
+    def _fit_problems(self, lay: PairLayout, sample_weight: np.ndarray):
+        """The solver's batch (labels, upper bounds, segment starts): the pairs' problems,
+        then with probability=True those of each Platt fold, whose held-out variables get
+        C = 0; and the held-out mask (None without probability)."""
+        c_slot = pad_to(np.maximum(self.C * self.class_weight_[lay.class_of_slot]
+                                   * sample_weight[lay.order], 0), lay.n_cols)
+        c_var = np.where(lay.valid, c_slot[lay.slot], 0.0)
+        ys, cs, segs, held = [lay.yv], [c_var], [lay.seg], None
         if self.probability:
-            fold = self._folds(class_of_slot, counts, n_cols)
-            held = fold[slot][None] == np.arange(N_PROBABILITY_FOLDS)[:, None, None]
-            ys.append(np.tile(yv, (N_PROBABILITY_FOLDS, 1)))
+            fold = self._folds(lay.class_of_slot, lay.counts, lay.n_cols)
+            held = fold[lay.slot][None] == np.arange(N_PROBABILITY_FOLDS)[:, None, None]
+            ys.append(np.tile(lay.yv, (N_PROBABILITY_FOLDS, 1)))
             cs.append(np.where(held, 0.0, c_var[None]).reshape(-1, c_var.shape[1]))
-            segs.append(np.tile(seg, (N_PROBABILITY_FOLDS, 1)))
-        y_all, c_all = np.concatenate(ys), np.concatenate(cs)
-        with x64(self.dtype == "float64"):
-            sol = self._fit_solve(X, order, n_rows, n_cols, y_all,
-                                  -(y_all != 0).astype(float), c_all, np.concatenate(segs), L)
-            if self.probability:
-                self._fit_platt(sol, yv, valid, held, n_pairs)
-            else:
-                self.probA_ = self.probB_ = np.empty(0)
+            segs.append(np.tile(lay.seg, (N_PROBABILITY_FOLDS, 1)))
+        return np.concatenate(ys), np.concatenate(cs), np.concatenate(segs), held
+
+    def _store_solution(self, X, sol, lay: PairLayout) -> None:
+        """The fitted attributes from the pairs' solutions: support vectors (samples with a
+        nonzero coefficient in some pair), their coefficients and the intercepts."""
         self._set_status(sol)
+        n_pairs, n = len(lay.first), len(lay.order)
         alpha = sol.alpha[:n_pairs]
-        beta = np.zeros((n_pairs, n_cols))
-        np.add.at(beta, (np.arange(n_pairs)[:, None], slot), yv * alpha)
+        beta = np.zeros((n_pairs, lay.n_cols))
+        np.add.at(beta, (np.arange(n_pairs)[:, None], lay.slot), lay.yv * alpha)
         sv_slots = np.flatnonzero(np.any(beta[:, :n] != 0, axis=0))
-        self._store_support(X, order[sv_slots])
-        self.n_support_ = np.bincount(class_of_slot[sv_slots], minlength=k).astype(np.int32)
+        self._store_support(X, lay.order[sv_slots])
+        self.n_support_ = np.bincount(lay.class_of_slot[sv_slots],
+                                      minlength=len(self.classes_)).astype(np.int32)
         self._sv_coef = beta[:, sv_slots].T
         self._rho = sol.rho[:n_pairs]
-        self._first, self._second = first, second
+        self._first, self._second = lay.first, lay.second
         self.dual_objective_ = sol.objective[:n_pairs]
         self.n_iter_ = sol.steps[:n_pairs].astype(np.int32)
         self.n_outer_iter_ = int(sol.outer)
-        if k == 2:
-            self.dual_coef_ = -self._sv_coef.T
-            self.intercept_ = self._rho.copy()
-        else:
-            cls = class_of_slot[sv_slots][None, :]
-            a, b = first[:, None], second[:, None]
-            member = (cls == a) | (cls == b)
-            row = np.where(cls == a, b - 1, a)
-            col = np.broadcast_to(np.arange(len(sv_slots)), member.shape)
-            self.dual_coef_ = np.zeros((k - 1, len(sv_slots)))
-            self.dual_coef_[row[member], col[member]] = self._sv_coef.T[member]
-            self.intercept_ = -self._rho
+        self.dual_coef_, self.intercept_ = self._libsvm_coef(lay.class_of_slot[sv_slots])
         if not (np.isfinite(self.intercept_).all() and np.isfinite(self.dual_coef_).all()):
             raise ValueError("The dual coefficients or intercepts are not finite. The input "
                              "data may contain large values and need to be preprocessed.")
-        self.shape_fit_ = X.shape if hasattr(X, "shape") else (n,)
-        return self
+
+    def _libsvm_coef(self, sv_class: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(dual_coef_, intercept_) in libsvm's layout: binary, one row; multiclass, row
+        b - 1 (a) holds a support vector of class a (b)'s coefficient in pair (a, b)."""
+        k = len(self.classes_)
+        if k == 2:
+            return -self._sv_coef.T, self._rho.copy()
+        cls = sv_class[None, :]
+        a, b = self._first[:, None], self._second[:, None]
+        member = (cls == a) | (cls == b)
+        row = np.where(cls == a, b - 1, a)
+        col = np.broadcast_to(np.arange(len(sv_class)), member.shape)
+        dual_coef = np.zeros((k - 1, len(sv_class)))
+        dual_coef[row[member], col[member]] = self._sv_coef.T[member]
+        return dual_coef, -self._rho
 
     def _folds(self, class_of_slot, counts, n_cols):
         """Stratified random fold of every slot (padding gets fold -1)."""

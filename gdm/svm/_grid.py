@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -21,9 +21,9 @@ from sklearn.utils import compute_class_weight
 from sklearn.utils.validation import check_X_y
 
 from gdm.svm import _kernels, _solver
-from gdm.svm._base import MIN_ROWS, NO_LIMIT, pad_features
-from gdm.svm._classes import SVC, ovo_layout
-from gdm.utils.buckets import bucket_size, pad_to
+from gdm.svm._base import NO_LIMIT, pad_features
+from gdm.svm._classes import SVC, PairLayout, pair_layout
+from gdm.utils.buckets import pad_to
 from gdm.utils.compiler import on_accelerator
 from gdm.utils.validation import x64
 
@@ -64,6 +64,109 @@ def _grid_scores(X_cols, gammas, C_values, coef0, y, p, c_unit, starts, slot, cl
     return lax.map(per_point, (g.ravel(), c.ravel()), batch_size=grid_batch)
 
 
+class _GridLayout(NamedTuple):
+    """The solver's batch of a grid: every (fold, class pair) problem over class-sorted slots
+    (`pair_layout`), the held-out fold's variables switched off."""
+
+    pairs: PairLayout
+    fold_of_slot: np.ndarray  # -1 on padding
+    c_unit: np.ndarray  # (F * P, m) upper bound per unit of C: class weight, 0 held out
+    y_all: np.ndarray  # (F * P, m) labels +-1, 0 on padding
+    n_folds: int
+
+
+def _checked_grid(est: SVC, X, y, C: Sequence[float], gamma: Sequence[float | str]):
+    """Validated (X, y, C values, gammas): the SVC parameters, the kernel (fit_grid needs a
+    built-in one), the data, and each gamma resolved on all of X ('scale' / 'auto')."""
+    est._validate_params()
+    if est.kernel not in _kernels.BUILTIN_KERNELS:
+        raise ValueError(f"fit_grid supports kernel in {_kernels.BUILTIN_KERNELS}, "
+                         f"got {est.kernel!r}")
+    X, y = check_X_y(X, y, dtype=np.float64)
+    C_values = np.asarray(C, np.float64).ravel()
+    if C_values.size == 0 or np.any(~(C_values > 0)):
+        raise ValueError(f"C must be a non-empty list of values > 0, got {list(C)}")
+    gammas = []
+    for g in gamma:
+        est.set_params(gamma=g)
+        est._validate_params()
+        gammas.append(est._resolve_gamma(X))
+    return X, y, C_values, gammas
+
+
+def _fold_weights(X, y, classes, cv, class_weight) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each sample's test fold, and each fold's class weights from its training part (as
+    GridSearchCV's fits compute them)."""
+    splitter = StratifiedKFold(cv) if isinstance(cv, int) else cv
+    fold_of_sample = np.full(len(y), -1)
+    weights = []
+    for f, (train, test) in enumerate(splitter.split(X, y)):
+        fold_of_sample[test] = f
+        cw = compute_class_weight(class_weight, classes=classes, y=y[train])
+        weights.append(cw)
+    if np.any(fold_of_sample < 0):
+        raise ValueError("cv's test folds must cover every sample")
+    return fold_of_sample, weights
+
+
+def _grid_layout(y_enc: np.ndarray, k: int, fold_of_sample: np.ndarray,
+                 weights: list[np.ndarray]) -> _GridLayout:
+    """Every fold's one-vs-one problems over class-sorted slots, one batch for the solver."""
+    n_folds = len(weights)
+    pairs = pair_layout(y_enc, k)
+    slot = pairs.slot
+    fold_of_slot = pad_to(fold_of_sample[pairs.order], pairs.n_cols, value=-1)
+    cls_pad = pad_to(pairs.class_of_slot, pairs.n_cols)
+    held = fold_of_slot[slot][None] == np.arange(n_folds)[:, None, None]  # (F, P, m)
+    cw_var = np.stack(weights)[:, cls_pad[slot]]                             # (F, P, m)
+    c_unit = (cw_var * pairs.valid * ~held).reshape(-1, slot.shape[1])  # (F * P, m)
+    return _GridLayout(pairs, fold_of_slot, c_unit, np.tile(pairs.yv, (n_folds, 1)), n_folds)
+
+
+def _solve_grid(X, lay: _GridLayout, gammas: list[float], C_values: np.ndarray, k: int, *,
+                kernel: str, degree: int, coef0: float, tol: float, max_iter: int,
+                working_set_size: int, dtype: str, grid_batch: int | None):
+    """(scores, SMO steps, gaps) of every grid point from one `_grid_scores` call."""
+    n_folds, m = lay.n_folds, lay.y_all.shape[1]
+    q = working_set_size // 2 * 2
+    n_points = len(C_values) * len(gammas)
+    if grid_batch is None:
+        grid_batch = n_points if on_accelerator() else 1
+    fdt = np.float64 if dtype == "float64" else np.float32
+    pairs = lay.pairs
+    with x64(dtype == "float64"):
+        X_cols = pad_to(pad_features(np.asarray(X[pairs.order], fdt)), pairs.n_cols)
+        return _grid_scores(
+            jnp.asarray(X_cols), jnp.asarray(gammas, fdt), jnp.asarray(C_values, fdt), coef0,
+            jnp.asarray(lay.y_all, fdt), jnp.asarray(-(lay.y_all != 0).astype(fdt)),
+            jnp.asarray(lay.c_unit, fdt),
+            jnp.asarray(np.tile(pairs.seg, (n_folds, 1)), jnp.int32),
+            jnp.asarray(np.tile(pairs.slot, (n_folds, 1)), jnp.int32),
+            jnp.asarray(pad_to(pairs.class_of_slot, pairs.n_rows)),
+            jnp.asarray(lay.fold_of_slot), jnp.asarray(pairs.first), jnp.asarray(pairs.second),
+            tol, NO_LIMIT if max_iter == -1 else max_iter,
+            kind=kernel, degree=int(degree), L=pairs.L, q=q if m > q else m,
+            n_rows=pairs.n_rows, k=k, n_folds=n_folds, grid_batch=min(int(grid_batch), n_points))
+
+
+def _grid_results(C_values: np.ndarray, gammas: list[float], scores, steps, gap, tol: float,
+                  n_folds: int) -> dict[str, Any]:
+    """fit_grid's result dict from the per-point outputs, indexed (fold, C, gamma)."""
+    shape = (len(gammas), len(C_values))
+    scores = np.asarray(scores, np.float64).reshape(*shape, n_folds).transpose(2, 1, 0)
+    steps = np.asarray(steps).reshape(*shape, n_folds, -1).transpose(2, 1, 0, 3)
+    mean = scores.mean(axis=0)
+    best = np.unravel_index(np.argmax(mean), mean.shape)
+    return {
+        "C": C_values, "gamma": np.asarray(gammas), "test_scores": scores,
+        "mean_test_score": mean, "std_test_score": scores.std(axis=0),
+        "best_params": {"C": float(C_values[best[0]]), "gamma": float(gammas[best[1]])},
+        "best_score": float(mean[best]),
+        "n_iter": steps,  # (folds, len(C), len(gamma), pairs) SMO steps
+        "converged": bool(np.all(np.asarray(gap) <= tol)),
+    }
+
+
 def fit_grid(X, y, *, C: Sequence[float], gamma: Sequence[float | str], kernel: str = "rbf",
              degree: int = 3, coef0: float = 0.0, cv: int | Any = 5, tol: float = 1e-3,
              class_weight: dict | str | None = None, max_iter: int = -1,
@@ -79,72 +182,15 @@ def fit_grid(X, y, *, C: Sequence[float], gamma: Sequence[float | str], kernel: 
     """
     est = SVC(kernel=kernel, degree=degree, coef0=coef0, tol=tol, class_weight=class_weight,
               max_iter=max_iter, working_set_size=working_set_size, dtype=dtype)
-    est._validate_params()
-    if kernel not in _kernels.BUILTIN_KERNELS:
-        raise ValueError(f"fit_grid supports kernel in {_kernels.BUILTIN_KERNELS}, "
-                         f"got {kernel!r}")
-    X, y = check_X_y(X, y, dtype=np.float64)
-    C_values = np.asarray(C, np.float64).ravel()
-    if C_values.size == 0 or np.any(~(C_values > 0)):
-        raise ValueError(f"C must be a non-empty list of values > 0, got {list(C)}")
-    gammas = []
-    for g in gamma:
-        est.set_params(gamma=g)
-        est._validate_params()
-        gammas.append(est._resolve_gamma(X))
+    X, y, C_values, gammas = _checked_grid(est, X, y, C, gamma)
     classes, y_enc = np.unique(y, return_inverse=True)
-    k, n = len(classes), len(y)
+    k = len(classes)
     if k < 2:
         raise ValueError(f"The number of classes has to be greater than one; got {k} class")
-    splitter = StratifiedKFold(cv) if isinstance(cv, int) else cv
-    fold_of_sample = np.full(n, -1)
-    weights = []
-    for f, (train, test) in enumerate(splitter.split(X, y)):
-        fold_of_sample[test] = f
-        cw = compute_class_weight(class_weight, classes=classes, y=y[train])
-        weights.append(cw)
-    if np.any(fold_of_sample < 0):
-        raise ValueError("cv's test folds must cover every sample")
-    n_folds = len(weights)
-    order = np.argsort(y_enc, kind="stable")
-    class_of_slot = y_enc[order]
-    counts = np.bincount(class_of_slot, minlength=k)
-    n_rows = bucket_size(n, MIN_ROWS)
-    slot, valid, yv, seg, L, n_cols, first, second = ovo_layout(class_of_slot, counts, n, n_rows)
-    fold_of_slot = pad_to(fold_of_sample[order], n_cols, value=-1)
-    cls_pad = pad_to(class_of_slot, n_cols)
-    held = fold_of_slot[slot][None] == np.arange(n_folds)[:, None, None]  # (F, P, m)
-    cw_var = np.stack(weights)[:, cls_pad[slot]]                             # (F, P, m)
-    c_unit = (cw_var * valid * ~held).reshape(-1, slot.shape[1])  # (F * P, m)
-    y_all = np.tile(yv, (n_folds, 1))
-    m = y_all.shape[1]
-    q = working_set_size // 2 * 2
-    n_points = len(C_values) * len(gammas)
-    if grid_batch is None:
-        grid_batch = n_points if on_accelerator() else 1
-    fdt = np.float64 if dtype == "float64" else np.float32
-    with x64(dtype == "float64"):
-        X_cols = pad_to(pad_features(np.asarray(X[order], fdt)), n_cols)
-        scores, steps, gap = _grid_scores(
-            jnp.asarray(X_cols), jnp.asarray(gammas, fdt), jnp.asarray(C_values, fdt), coef0,
-            jnp.asarray(y_all, fdt), jnp.asarray(-(y_all != 0).astype(fdt)),
-            jnp.asarray(c_unit, fdt), jnp.asarray(np.tile(seg, (n_folds, 1)), jnp.int32),
-            jnp.asarray(np.tile(slot, (n_folds, 1)), jnp.int32),
-            jnp.asarray(pad_to(class_of_slot, n_rows)), jnp.asarray(fold_of_slot),
-            jnp.asarray(first), jnp.asarray(second), tol,
-            NO_LIMIT if max_iter == -1 else max_iter,
-            kind=kernel, degree=int(degree), L=L, q=q if m > q else m, n_rows=n_rows, k=k,
-            n_folds=n_folds, grid_batch=min(int(grid_batch), n_points))
-    shape = (len(gammas), len(C_values))
-    scores = np.asarray(scores, np.float64).reshape(*shape, n_folds).transpose(2, 1, 0)
-    steps = np.asarray(steps).reshape(*shape, n_folds, -1).transpose(2, 1, 0, 3)
-    mean = scores.mean(axis=0)
-    best = np.unravel_index(np.argmax(mean), mean.shape)
-    return {
-        "C": C_values, "gamma": np.asarray(gammas), "test_scores": scores,
-        "mean_test_score": mean, "std_test_score": scores.std(axis=0),
-        "best_params": {"C": float(C_values[best[0]]), "gamma": float(gammas[best[1]])},
-        "best_score": float(mean[best]),
-        "n_iter": steps,  # (folds, len(C), len(gamma), pairs) SMO steps
-        "converged": bool(np.all(np.asarray(gap) <= tol)),
-    }
+    fold_of_sample, weights = _fold_weights(X, y, classes, cv, class_weight)
+    layout = _grid_layout(y_enc, k, fold_of_sample, weights)
+    scores, steps, gap = _solve_grid(
+        X, layout, gammas, C_values, k, kernel=kernel, degree=degree, coef0=coef0, tol=tol,
+        max_iter=max_iter, working_set_size=working_set_size, dtype=dtype,
+        grid_batch=grid_batch)
+    return _grid_results(C_values, gammas, scores, steps, gap, tol, layout.n_folds)

@@ -7,6 +7,7 @@ evaluation and checkpoints -> final evaluation and results.json.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import signal
 import time
@@ -161,23 +162,41 @@ def _log_window(logger: MetricLogger, window, step: int, steps_per_sec: float) -
     logger.progress(step, train_metrics["train/loss"], steps_per_sec)
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
-                       quiet: bool = False,
-                       dataset: gdm_data.Dataset | None = None) -> dict[str, float]:
-    """Trains config.model on config.dataset with config.task; returns the final metrics.
+@dataclasses.dataclass
+class _Run:
+    """What the training loop reads: the config and data, the task and model, the compiled
+    steps, and where checkpoints and metrics go."""
 
-    Resumes from the latest checkpoint in `workdir` and, from there, computes exactly what an
-    uninterrupted run computes (data order and RNG are functions of the step). `dataset`, when
-    given, replaces the arrays config.dataset names (e.g. a subsample of its training split);
-    a resumed run must be given the same arrays.
-    """
-    validate(config)
-    dataset = dataset if dataset is not None else load_dataset(config)
-    mesh = parallel.make_mesh()
-    parallel.check_batch_size(config.batch_size)
+    config: ml_collections.ConfigDict
+    workdir: str
+    dataset: gdm_data.Dataset
+    mesh: Any
+    eval_bs: int  # eval batch size, a multiple of the device count
+    task: Any
+    model: Any
+    tx: Any
+    checkpointer: Checkpointer
+    logger: MetricLogger
+    train_step: Any
+    evaluate: Any
+    batches: TrainBatches
+
+
+def _eval_batch_size(config: ml_collections.ConfigDict, dataset: gdm_data.Dataset) -> int:
+    """config.eval_batch_size, at most the test set, rounded up to a multiple of the device
+    count (eval batches are sharded over the devices)."""
     n_dev = jax.device_count()
     eval_bs = min(config.eval_batch_size, len(dataset.x_test))
-    eval_bs = -(-eval_bs // n_dev) * n_dev  # round up to a multiple of the device count
+    return -(-eval_bs // n_dev) * n_dev
+
+
+def _start(config: ml_collections.ConfigDict, workdir: str, quiet: bool,
+           dataset: gdm_data.Dataset) -> tuple[_Run, TrainState]:
+    """Builds task, model, optimizer and compiled steps on the mesh, and the state to start
+    from: the latest checkpoint in `workdir` if any, else step 0."""
+    mesh = parallel.make_mesh()
+    parallel.check_batch_size(config.batch_size)
+    eval_bs = _eval_batch_size(config, dataset)
 
     task, model = build(config, dataset)
     tx_base = make_optimizer(config.optimizer, config.num_train_steps)
@@ -194,55 +213,94 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     train_step, evaluate = _make_steps(task, model, tx, mesh)
     batches = TrainBatches(dataset.x_train, dataset.y_train, config.batch_size, config.seed,
                            rows=parallel.process_slice(config.batch_size))
-    sharding = parallel.batch_sharded(mesh)
-    x_test, y_test = dataset.x_test, dataset.y_test
+    return _Run(config, workdir, dataset, mesh, eval_bs, task, model, tx, checkpointer, logger,
+                train_step, evaluate, batches), state
 
-    metric_names = _metric_names(task, model, tx, state, batches.batch(0), config.batch_size)
-    window = _new_window(metric_names, mesh)
+
+def _check_finite(run: _Run, window) -> None:
+    """Raises NonFiniteLossError if a step of the window was not finite, naming the last good
+    checkpoint (every one saved so far holds finite parameters)."""
+    first_bad = int(window["first_bad"])
+    if first_bad >= 0:
+        run.checkpointer.wait()
+        last = run.checkpointer.latest_step()
+        raise NonFiniteLossError(
+            f"loss or parameters became NaN or Inf at step {first_bad}; stopping. "
+            f"The last good checkpoint is step {last} in {run.workdir}/checkpoints")
+
+
+def _evaluate_test(run: _Run, state) -> dict[str, float]:
+    """The eval metrics over the test split."""
+    return evaluate_split(run.evaluate, state, run.dataset.x_test, run.dataset.y_test,
+                          run.eval_bs, run.mesh)
+
+
+def _train(run: _Run, state: TrainState) -> TrainState:
+    """Steps from state.step to config.num_train_steps: logs window means, evaluates and
+    checkpoints on their schedules; on SIGTERM saves a checkpoint and raises PreemptedError."""
+    config, checkpointer, logger = run.config, run.checkpointer, run.logger
+    start = int(state.step)
+    sharding = parallel.batch_sharded(run.mesh)
+    metric_names = _metric_names(run.task, run.model, run.tx, state, run.batches.batch(0),
+                                 config.batch_size)
+    window = _new_window(metric_names, run.mesh)
     t_window, s_window = time.perf_counter(), start
-
-    def check_finite(window) -> None:
-        first_bad = int(window["first_bad"])
-        if first_bad >= 0:
-            checkpointer.wait()
-            last = checkpointer.latest_step()
-            raise NonFiniteLossError(
-                f"loss or parameters became NaN or Inf at step {first_bad}; stopping. "
-                f"The last good checkpoint is step {last} in {workdir}/checkpoints")
 
     with _SigtermFlag() as sigterm:
         for step in range(start, config.num_train_steps):
-            batch = parallel.to_global(batches.batch(step), sharding)
-            state, window = train_step(state, batch, window)
+            batch = parallel.to_global(run.batches.batch(step), sharding)
+            state, window = run.train_step(state, batch, window)
             done = step + 1
             is_log = done % config.log_every_steps == 0 or done == config.num_train_steps
             is_ckpt = done % config.checkpoint_every_steps == 0
             if is_log or is_ckpt or sigterm.raised:
-                check_finite(window)
+                _check_finite(run, window)
             if is_log:
                 now = time.perf_counter()
                 _log_window(logger, window, done, (done - s_window) / max(now - t_window, 1e-9))
                 t_window, s_window = now, done
-                window = _new_window(metric_names, mesh)
+                window = _new_window(metric_names, run.mesh)
             if done % config.eval_every_steps == 0 and done != config.num_train_steps:
-                eval_metrics = evaluate_split(evaluate, state, x_test, y_test, eval_bs, mesh)
-                logger.write(done, eval_metrics)
+                logger.write(done, _evaluate_test(run, state))
             if is_ckpt or sigterm.raised:
                 checkpointer.save(done, state, force=True)
             if sigterm.raised:
                 checkpointer.close()
                 logger.close()
                 raise PreemptedError(f"SIGTERM: saved a checkpoint at step {done} in "
-                                     f"{workdir}/checkpoints; rerun the same command to resume")
+                                     f"{run.workdir}/checkpoints; rerun the same command to "
+                                     "resume")
+    return state
 
-    if checkpointer.latest_step() != config.num_train_steps:
-        checkpointer.save(config.num_train_steps, state, force=True)
-    checkpointer.close()
-    eval_metrics = evaluate_split(evaluate, state, x_test, y_test, eval_bs, mesh)
-    logger.write(config.num_train_steps, eval_metrics)
-    results = _final_results(task, model, state, dataset, workdir, eval_metrics)
-    logger.close()
+
+def _finish(run: _Run, state: TrainState) -> dict[str, float]:
+    """Saves the final checkpoint, evaluates the final state and writes results.json."""
+    config = run.config
+    if run.checkpointer.latest_step() != config.num_train_steps:
+        run.checkpointer.save(config.num_train_steps, state, force=True)
+    run.checkpointer.close()
+    eval_metrics = _evaluate_test(run, state)
+    run.logger.write(config.num_train_steps, eval_metrics)
+    results = _final_results(run.task, run.model, state, run.dataset, run.workdir, eval_metrics)
+    run.logger.close()
     return results
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       quiet: bool = False,
+                       dataset: gdm_data.Dataset | None = None) -> dict[str, float]:
+    """Trains config.model on config.dataset with config.task; returns the final metrics.
+
+    Resumes from the latest checkpoint in `workdir` and, from there, computes exactly what an
+    uninterrupted run computes (data order and RNG are functions of the step). `dataset`, when
+    given, replaces the arrays config.dataset names (e.g. a subsample of its training split);
+    a resumed run must be given the same arrays.
+    """
+    validate(config)
+    dataset = dataset if dataset is not None else load_dataset(config)
+    run, state = _start(config, workdir, quiet, dataset)
+    state = _train(run, state)
+    return _finish(run, state)
 
 
 def _final_results(task, model, state, dataset, workdir: str, eval_metrics: dict) -> dict:

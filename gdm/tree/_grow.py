@@ -48,7 +48,8 @@ from jax import lax
 
 from gdm.tree._plan import ProgramPlan
 from gdm.tree._sampling import draws_suffice, sample_features
-from gdm.tree._split_search import best_splits, best_splits_compact, gather_bins, weight_of
+from gdm.tree._split_search import gather_bins, weight_of
+from gdm.tree._step_search import Splits, step_splits
 from gdm.utils.compiler import FAST_COMPILE, FAST_MIN_MAX, NATIVE_FUSIONS, WIDE_VECTORS
 
 PURE_TOL = 1e-7
@@ -100,37 +101,66 @@ def _channels(target: jax.Array, w: jax.Array, count: jax.Array, criterion: str,
     return jnp.stack(ids, 1), jnp.stack([w, count] if counted else [w], axis=1)
 
 
-def _grower(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k, node_chunk,
-             n_bins, capacity, group, tops, compact_group, windows, bag_rows, counted,
-             by_feature):
-    """One tree's (initial state, step(state, search), sizes(state)); see the module docstring.
-    `sizes` gives the step's active samples and queued nodes, from which `choose_search` picks
-    the step's search (a branch index): per tree on CPU, for the largest tree of a vmapped batch
-    on GPU / TPU, where a per-tree choice would run every branch.
+class _Tree(NamedTuple):
+    """What every growth step of one tree reads: its inputs, its program's plan, the traced
+    limits unpacked, and the per-sample histogram channels (`_channels`)."""
 
-    Node stats always end with a sample count; the histograms carry it only when `counted`
-    (min_samples_leaf > 1 needs it per bin). Otherwise children's counts come from one scatter
-    of the step's samples: a channel less to scatter, sum and scan (for MNIST, 11 -> 10; for a
-    binary problem, 3 -> 2)."""
-    n = xb.shape[1 if by_feature else 0]
-    K, B, M, S1 = node_chunk, n_bins, capacity, n_channels + 1
-    max_depth, min_split, min_leaf, min_weight, k_used = (limits[i] for i in range(5))
+    plan: ProgramPlan
+    xb: jax.Array
+    w: jax.Array
+    feature_ok: jax.Array
+    key: jax.Array
+    limits: jax.Array
+    bounds: tuple[jax.Array, ...]  # max_depth, min_split, min_leaf, min_weight, k_used
+    count: jax.Array  # (n,) 1 for samples of positive weight
+    ids: jax.Array  # (n, P) channel ids and values of each sample
+    vals: jax.Array
+
+
+class _Children(NamedTuple):
+    """The children a step's splits make, per queued node slot (K) or per sample (n)."""
+
+    split: jax.Array  # (K,) the slot holds a node that splits
+    feature: jax.Array  # (K,) its split feature
+    bin: jax.Array  # (K,) its split bin
+    go_left: jax.Array  # (n,) the sample goes to its node's left child
+    stats: jax.Array  # (K, 2, S1) left and right channel sums, last channel a sample count
+    impurity: jax.Array  # (K, 2)
+    depth: jax.Array  # (K,)
+
+
+def _tree_inputs(xb: jax.Array, target: jax.Array, w: jax.Array, feature_ok: jax.Array,
+                 key: jax.Array, limits: jax.Array, plan: ProgramPlan) -> _Tree:
+    """Unpacks the limits and builds the per-sample channels of one tree, once for all its
+    steps."""
+    bounds = tuple(limits[i] for i in range(5))
     count = (w > 0).astype(jnp.float32)
-    ids, vals = _channels(target, w, count, criterion, n_channels, counted)
+    ids, vals = _channels(target, w, count, plan.criterion, plan.n_channels, plan.counted)
+    return _Tree(plan, xb, w, feature_ok, key, limits, bounds, count, ids, vals)
 
-    def can_grow(stats, imp, depth):
-        cnt = stats[..., -1]
-        weight = weight_of(stats, criterion)
-        return ((cnt >= min_split) & (cnt >= 2 * min_leaf) & (depth < max_depth)
-                & (weight > 0) & (weight >= 2 * min_weight) & ~_is_pure(stats, imp, criterion))
 
-    root = jnp.zeros(S1, jnp.float32).at[ids.ravel()].add(vals.ravel())
-    if not counted:
-        root = root.at[-1].set(count.sum())
-    root_imp = impurity(root, criterion)
-    root_grows = can_grow(root, root_imp, 0)
-    state = dict(
-        qpos=jnp.where(root_grows & (w > 0), 0, -1).astype(jnp.int32),
+def _can_grow(t: _Tree, stats: jax.Array, imp: jax.Array, depth) -> jax.Array:
+    """Nodes that may split: enough samples and weight for two leaves, below max_depth, and
+    not pure. Only these enter the queue."""
+    max_depth, min_split, min_leaf, min_weight, _ = t.bounds
+    cnt = stats[..., -1]
+    weight = weight_of(stats, t.plan.criterion)
+    return ((cnt >= min_split) & (cnt >= 2 * min_leaf) & (depth < max_depth)
+            & (weight > 0) & (weight >= 2 * min_weight)
+            & ~_is_pure(stats, imp, t.plan.criterion))
+
+
+def _initial_state(t: _Tree) -> dict:
+    """The growth state holding the root alone: its stats, and in the queue if it can grow
+    (every sample of positive weight then waits at queue position 0)."""
+    K, M, S1 = t.plan.node_chunk, t.plan.capacity, t.plan.n_channels + 1
+    root = jnp.zeros(S1, jnp.float32).at[t.ids.ravel()].add(t.vals.ravel())
+    if not t.plan.counted:
+        root = root.at[-1].set(t.count.sum())
+    root_imp = impurity(root, t.plan.criterion)
+    root_grows = _can_grow(t, root, root_imp, 0)
+    return dict(
+        qpos=jnp.where(root_grows & (t.w > 0), 0, -1).astype(jnp.int32),
         queue=jnp.zeros(M + K, jnp.int32),
         qhead=jnp.int32(0), qtail=root_grows.astype(jnp.int32), tail=jnp.int32(1),
         feature=jnp.full(M, -2, jnp.int32), bin=jnp.zeros(M, jnp.int32),
@@ -140,113 +170,111 @@ def _grower(xb, target, w, feature_ok, key, limits, *, criterion, n_channels, k,
         depth=jnp.zeros(M, jnp.int32),
     )
 
-    def frontier(s):
-        local = s["qpos"] - s["qhead"]
-        active = (s["qpos"] >= 0) & (local < K)
-        return jnp.where(active, local, 0), active
 
-    def queued(s):
-        valid = s["qhead"] + jnp.arange(K) < s["qtail"]
-        return valid, jnp.where(valid, lax.dynamic_slice(s["queue"], (s["qhead"],), (K,)), 0)
+def _frontier(t: _Tree, s: dict) -> tuple[jax.Array, jax.Array]:
+    """Per sample, its node's slot among the step's K queued nodes, and whether it is in one."""
+    local = s["qpos"] - s["qhead"]
+    active = (s["qpos"] >= 0) & (local < t.plan.node_chunk)
+    return jnp.where(active, local, 0), active
 
-    def sizes(s):
-        suffice = draws_suffice(key, queued(s)[1], feature_ok, k, k_used.astype(jnp.int32))
-        return frontier(s)[1].sum(), jnp.minimum(s["qtail"] - s["qhead"], K), suffice
 
-    def step(s, search, all_suffice=None):
-        valid, nodes = queued(s)
-        # Features sampled per node without replacement, among non-constant ones (sklearn
-        # keeps drawing until it has max_features non-constant features).
-        feats = sample_features(key, nodes, feature_ok, k, k_used.astype(jnp.int32),
-                                all_suffice)
-        local, active = frontier(s)
-        static = dict(feats=feats, limits=limits, criterion=criterion, n_nodes=K, n_bins=B,
-                      n_stats=S1 if counted else S1 - 1, group=group, counted=counted,
-                      by_feature=by_feature)
-        # Deep steps hold few samples: search over the first `w` of them (compacted in sample
-        # order) rather than over all n, for the smallest window w they fit in.
-        # The full searches likewise scan the first `bag_rows` of them: with bootstrap ~63%
-        # of the samples carry weight, and only those are ever active.
-        window = max(windows[-1], bag_rows)
-        n_active = active.sum()
-        position = jnp.where(active, jnp.cumsum(active) - 1, window)
-        picked = jnp.zeros(window, jnp.int32).at[position].set(jnp.arange(n), mode="drop")
+def _queued(t: _Tree, s: dict) -> tuple[jax.Array, jax.Array]:
+    """The step's K queue slots: which hold a node, and its id (0 where none)."""
+    K = t.plan.node_chunk
+    valid = s["qhead"] + jnp.arange(K) < s["qtail"]
+    return valid, jnp.where(valid, lax.dynamic_slice(s["queue"], (s["qhead"],), (K,)), 0)
 
-        def full_search(**kw):
-            if bag_rows >= n:
-                return best_splits(xb, jnp.arange(n), local=local, active=active, ids=ids,
-                                   vals=vals, **dict(static, **kw))
-            rows = picked[:bag_rows]
-            in_window = jnp.arange(bag_rows) < n_active
-            return best_splits(xb, rows, local=local[rows], active=in_window, ids=ids[rows],
-                               vals=vals[rows], **dict(static, **kw))
 
-        def few(w):
-            def search(_):
-                rows = picked[:w]
-                return best_splits_compact(xb, rows, local=local[rows],
-                                           active=jnp.arange(w) < n_active, ids=ids[rows],
-                                           vals=vals[rows], **dict(static, group=compact_group))
-            return search
+def _sizes(t: _Tree, s: dict) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The next step's active samples, queued nodes (at most K), and whether feature sampling
+    needs no top_k fallback: what `choose_search` picks the step's search from."""
+    suffice = draws_suffice(t.key, _queued(t, s)[1], t.feature_ok, t.plan.k,
+                            t.bounds[4].astype(jnp.int32))
+    return (_frontier(t, s)[1].sum(), jnp.minimum(s["qtail"] - s["qhead"], t.plan.node_chunk),
+            suffice)
 
-        def many(_):
-            return full_search()
 
-        def few_nodes(slots, group):  # the first levels: all bagged samples, <= slots < K nodes
-            def search(_):
-                out = full_search(feats=feats[:slots], n_nodes=slots, group=group)
-                pad = lambda a, fill: jnp.concatenate(
-                    [a, jnp.full((K - slots,) + a.shape[1:], fill, a.dtype)])
-                return (pad(out[0], -jnp.inf),) + tuple(pad(a, 0) for a in out[1:])
-            return search
+def _split_children(t: _Tree, s: dict, valid: jax.Array, nodes: jax.Array, feats: jax.Array,
+                    local: jax.Array, active: jax.Array, splits: Splits) -> _Children:
+    """The children of the step's best splits: which nodes split, where each sample goes, and
+    the children's stats (sample counts from one scatter when the histograms carry none)."""
+    K, counted = t.plan.node_chunk, t.plan.counted
+    best_score, best_j, best_b, best_left, node_total = splits
+    n = t.w.shape[0]
+    split = valid & jnp.isfinite(best_score)
+    rows = jnp.arange(K)
+    best_f = feats[rows, best_j]
+    go_left = (gather_bins(t.xb, jnp.arange(n), best_f[local], t.plan.by_feature)
+               .astype(jnp.int32) <= best_b[local])
+    child_stats = jnp.stack([best_left, node_total - best_left], 1)          # (K, 2, S)
+    if not counted:
+        child_count = jnp.zeros((K, 2), jnp.float32).at[
+            local, jnp.where(go_left, 0, 1)].add(jnp.where(active, t.count, 0.0))
+        child_stats = jnp.concatenate([child_stats, child_count[..., None]], axis=-1)
+    child_imp = impurity(child_stats, t.plan.criterion)
+    child_depth = s["depth"][nodes] + 1
+    return _Children(split, best_f, best_b, go_left, child_stats, child_imp, child_depth)
 
-        if windows[-1] >= n:
-            best_score, best_j, best_b, best_left, node_total = many(None)
-        else:
-            best_score, best_j, best_b, best_left, node_total = lax.switch(
-                search, [few(w) for w in windows]
-                + [few_nodes(*top) for top in tops]
-                + [many], None)
-        split = valid & jnp.isfinite(best_score)
-        rows = jnp.arange(K)
-        best_f = feats[rows, best_j]
-        go_left = (gather_bins(xb, jnp.arange(n), best_f[local], by_feature).astype(jnp.int32)
-                   <= best_b[local])
-        child_stats = jnp.stack([best_left, node_total - best_left], 1)          # (K, 2, S)
-        if not counted:
-            child_count = jnp.zeros((K, 2), jnp.float32).at[
-                local, jnp.where(go_left, 0, 1)].add(jnp.where(active, count, 0.0))
-            child_stats = jnp.concatenate([child_stats, child_count[..., None]], axis=-1)
-        child_imp = impurity(child_stats, criterion)
-        child_depth = s["depth"][nodes] + 1
 
-        first_child = s["tail"] + 2 * (jnp.cumsum(split) - 1)
-        child_ids = first_child[:, None] + jnp.arange(2)  # (K, 2)
-        parent_at = jnp.where(split, nodes, M)
-        child_at = jnp.where(split[:, None], child_ids, M).ravel()
-        grows = (split[:, None] & can_grow(child_stats, child_imp, child_depth[:, None])).ravel()
-        queue_at = s["qtail"] + jnp.cumsum(grows) - 1
-        child_q = jnp.where(grows, queue_at, -1).reshape(K, 2)
+def _append_children(t: _Tree, s: dict, nodes: jax.Array, local: jax.Array, active: jax.Array,
+                     c: _Children) -> dict:
+    """The state after a step: split nodes get their feature, bin and two children (ids in
+    slot order after `tail`), children that can grow join the queue, and each sample moves
+    to its child's queue position (-1 once its node is a leaf)."""
+    K, M, S1 = t.plan.node_chunk, t.plan.capacity, t.plan.n_channels + 1
+    first_child = s["tail"] + 2 * (jnp.cumsum(c.split) - 1)
+    child_ids = first_child[:, None] + jnp.arange(2)  # (K, 2)
+    parent_at = jnp.where(c.split, nodes, M)
+    child_at = jnp.where(c.split[:, None], child_ids, M).ravel()
+    grows = (c.split[:, None] & _can_grow(t, c.stats, c.impurity, c.depth[:, None])).ravel()
+    queue_at = s["qtail"] + jnp.cumsum(grows) - 1
+    child_q = jnp.where(grows, queue_at, -1).reshape(K, 2)
 
-        new_q = jnp.where(go_left, child_q[local, 0], child_q[local, 1])
-        new_q = jnp.where(split[local], new_q, -1)
-        drop = dict(mode="drop")
-        return dict(
-            qpos=jnp.where(active, new_q, s["qpos"]),
-            queue=s["queue"].at[jnp.where(grows, queue_at, M + K)].set(child_ids.ravel(), **drop),
-            qhead=jnp.minimum(s["qhead"] + K, s["qtail"]),
-            qtail=s["qtail"] + grows.sum(dtype=jnp.int32),
-            tail=s["tail"] + 2 * split.sum(dtype=jnp.int32),
-            feature=s["feature"].at[parent_at].set(best_f, **drop),
-            bin=s["bin"].at[parent_at].set(best_b, **drop),
-            left=s["left"].at[parent_at].set(child_ids[:, 0], **drop),
-            right=s["right"].at[parent_at].set(child_ids[:, 1], **drop),
-            stats=s["stats"].at[child_at].set(child_stats.reshape(2 * K, S1), **drop),
-            impurity=s["impurity"].at[child_at].set(child_imp.ravel(), **drop),
-            depth=s["depth"].at[child_at].set(jnp.repeat(child_depth, 2), **drop),
-        )
+    new_q = jnp.where(c.go_left, child_q[local, 0], child_q[local, 1])
+    new_q = jnp.where(c.split[local], new_q, -1)
+    drop = dict(mode="drop")
+    return dict(
+        qpos=jnp.where(active, new_q, s["qpos"]),
+        queue=s["queue"].at[jnp.where(grows, queue_at, M + K)].set(child_ids.ravel(), **drop),
+        qhead=jnp.minimum(s["qhead"] + K, s["qtail"]),
+        qtail=s["qtail"] + grows.sum(dtype=jnp.int32),
+        tail=s["tail"] + 2 * c.split.sum(dtype=jnp.int32),
+        feature=s["feature"].at[parent_at].set(c.feature, **drop),
+        bin=s["bin"].at[parent_at].set(c.bin, **drop),
+        left=s["left"].at[parent_at].set(child_ids[:, 0], **drop),
+        right=s["right"].at[parent_at].set(child_ids[:, 1], **drop),
+        stats=s["stats"].at[child_at].set(c.stats.reshape(2 * K, S1), **drop),
+        impurity=s["impurity"].at[child_at].set(c.impurity.ravel(), **drop),
+        depth=s["depth"].at[child_at].set(jnp.repeat(c.depth, 2), **drop),
+    )
 
-    return state, step, sizes
+
+def _step(t: _Tree, s: dict, search: jax.Array, all_suffice: jax.Array | None = None) -> dict:
+    """One growth step: samples each queued node's features, searches their best splits with
+    the search of branch `search`, and appends the children."""
+    valid, nodes = _queued(t, s)
+    # Features sampled per node without replacement, among non-constant ones (sklearn
+    # keeps drawing until it has max_features non-constant features).
+    feats = sample_features(t.key, nodes, t.feature_ok, t.plan.k, t.bounds[4].astype(jnp.int32),
+                            all_suffice)
+    local, active = _frontier(t, s)
+    splits = step_splits(t.xb, feats, local, active, t.ids, t.vals, t.limits, search, t.plan)
+    children = _split_children(t, s, valid, nodes, feats, local, active, splits)
+    return _append_children(t, s, nodes, local, active, children)
+
+
+def _grower(xb, target, w, feature_ok, key, limits, plan: ProgramPlan):
+    """One tree's (initial state, step(state, search), sizes(state)); see the module docstring.
+    `sizes` gives the step's active samples and queued nodes, from which `choose_search` picks
+    the step's search (a branch index): per tree on CPU, for the largest tree of a vmapped batch
+    on GPU / TPU, where a per-tree choice would run every branch.
+
+    Node stats always end with a sample count; the histograms carry it only when `counted`
+    (min_samples_leaf > 1 needs it per bin). Otherwise children's counts come from one scatter
+    of the step's samples: a channel less to scatter, sum and scan (for MNIST, 11 -> 10; for a
+    binary problem, 3 -> 2)."""
+    t = _tree_inputs(xb, target, w, feature_ok, key, limits, plan)
+    return _initial_state(t), partial(_step, t), partial(_sizes, t)
 
 
 def choose_search(n_active: jax.Array, n_queued: jax.Array, windows: tuple[int, ...],
@@ -266,21 +294,21 @@ def _trees(s) -> Trees:
                  s["tail"])
 
 
-def _grow_one(xb, target, w, feature_ok, key, limits, **static) -> Trees:
+def _grow_one(xb, target, w, feature_ok, key, limits, plan: ProgramPlan) -> Trees:
     """One tree, each step choosing its own search."""
-    state, step, sizes = _grower(xb, target, w, feature_ok, key, limits, **static)
-    choose = partial(choose_search, windows=static["windows"], tops=static["tops"])
+    state, step, sizes = _grower(xb, target, w, feature_ok, key, limits, plan)
+    choose = partial(choose_search, windows=plan.windows, tops=plan.tops)
     s = lax.while_loop(lambda s: s["qhead"] < s["qtail"],
                        lambda s: step(s, choose(*sizes(s)[:2])), state)
     return _trees(s)
 
 
-def _grow_lockstep(xb, target, weights, feature_ok, keys, limits, **static) -> Trees:
+def _grow_lockstep(xb, target, weights, feature_ok, keys, limits, plan: ProgramPlan) -> Trees:
     """A batch of trees stepping together (GPU / TPU): each step's search is chosen for the
     largest tree, an unbatched branch index, so only that branch runs (vmapping `_grow_one`
     would batch the index and run every branch of the switch)."""
-    grower = lambda w, key: _grower(xb, target, w, feature_ok, key, limits, **static)
-    choose = partial(choose_search, windows=static["windows"], tops=static["tops"])
+    grower = lambda w, key: _grower(xb, target, w, feature_ok, key, limits, plan)
+    choose = partial(choose_search, windows=plan.windows, tops=plan.tops)
 
     def body(states):
         n_active, n_queued, suffice = jax.vmap(lambda w, key, s: grower(w, key)[2](s))(
@@ -344,12 +372,11 @@ def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok:
     and per-step overhead dominates) or one after another with `lax.map` (real problems on CPU:
     vmapped scatters are several times slower per entry on XLA:CPU, and one tree's working set
     stays in cache)."""
-    static = plan.growth_kwargs()
     if plan.vmap_trees:
-        trees = _grow_lockstep(xb, target, weights, feature_ok, keys, limits, **static)
+        trees = _grow_lockstep(xb, target, weights, feature_ok, keys, limits, plan)
     else:
         trees = lax.map(lambda wk: _grow_one(xb, target, wk[0], feature_ok, wk[1], limits,
-                                             **static), (weights, keys))
+                                             plan), (weights, keys))
     return fitted_arrays(trees, edges, plan.criterion)
 
 

@@ -119,6 +119,57 @@ class GrowthPlan:
     workers: int  # threads running calls at once
 
 
+def _padded_sizes(n_pad: int, k: int, n_trees: int, d_pad: int, *, node_chunk: int,
+                  max_bins: int, n_bins_used: int, n_channels: int,
+                  classifier: bool) -> tuple[int, int, int, bool]:
+    """(feature slots, bins, channels, toy): the padded sizes of the histograms, and whether
+    the problem is a toy one (few trees, small histograms), whose sizes are bucketed coarsely
+    so that toy fits share one program."""
+    k_pad = min(coarse_bucket(k, 1), d_pad)
+    if 2 * k_pad > d_pad:
+        k_pad = d_pad
+    n_bins = max(32, min(n_pad, coarse_bucket(max_bins, 1)))
+    n_channels_pad = n_channels
+    if classifier and 0 < n_channels <= 4:
+        n_channels_pad = coarse_bucket(n_channels, 2)
+    toy = (n_trees <= SMALL_CHUNK
+           and node_chunk * k_pad * n_bins * (n_channels_pad + 1) * SMALL_CHUNK <= TOY_CELLS)
+    if not toy:
+        n_bins = max(32, coarse_bucket(n_bins_used, 1))
+    return k_pad, n_bins, n_channels_pad, toy
+
+
+def _tree_batching(n_pad: int, k: int, n_trees: int, slot_cells: int, cells: int, *,
+                   toy: bool, accelerator: bool) -> tuple[int, int, tuple[int, ...]]:
+    """(trees per call, trees grown at once, compact-search windows): toy problems one vmapped
+    call; GPU / TPU as many trees in lockstep as fit in `cells`, in equal calls of a multiple
+    of SMALL_CHUNK trees; CPU one tree at a time, TREES_PER_CALL per call."""
+    if toy:
+        return SMALL_CHUNK, SMALL_CHUNK, (n_pad,)
+    if accelerator:
+        fit = max(1, min(n_trees, cells // (k * slot_cells)))
+        per_call = -(-n_trees // -(-n_trees // fit))  # equal calls, a multiple of 8 trees
+        tree_chunk = -(-per_call // SMALL_CHUNK) * SMALL_CHUNK
+        return tree_chunk, tree_chunk, windows_of(n_pad, ACCELERATOR_WINDOW_DIVISORS)
+    return TREES_PER_CALL, 1, windows_of(n_pad, WINDOW_DIVISORS)
+
+
+def _feature_groups(k_slots: int, node_chunk: int, n_bins: int, hist_channels: int, cells: int,
+                    trees_at_once: int, windows: tuple[int, ...], n_pad: int, *, toy: bool,
+                    accelerator: bool) -> tuple[int, tuple[tuple[int, int], ...], int]:
+    """(full-search group, first-level (slots, group) pairs, compact-search group): feature
+    slots per group such that the histograms of `trees_at_once` trees fit in `cells`."""
+    room = cells // (node_chunk * n_bins * hist_channels * trees_at_once)
+    # No top-level branch of node_chunk slots or more: it would compile the full search again.
+    tops = tuple((slots, even_groups(k_slots, room * node_chunk // slots))
+                 for slots in (ACCELERATOR_TOP_SLOTS if accelerator else TOP_SLOTS)
+                 if slots < node_chunk)
+    group_window = windows[-1] if toy or accelerator else min(windows[-1], n_pad // 4)
+    compact_cells = group_window * (hist_channels + 2) + node_chunk * n_bins
+    return (even_groups(k_slots, room), tops,
+            even_groups(k_slots, cells // (compact_cells * trees_at_once)))
+
+
 def plan_growth(n_pad: int, k: int, n_trees: int, *, criterion: str, n_channels: int,
                 classifier: bool, max_bins: int, n_bins_used: int, min_samples_leaf: int,
                 node_chunk: int, chunk_size: int | None, threads: int, accelerator: bool,
@@ -150,43 +201,21 @@ def plan_growth(n_pad: int, k: int, n_trees: int, *, criterion: str, n_channels:
       windows up to n / 4), the first levels' searches for their fewer node slots.
     """
     node_chunk = min(node_chunk, max(8, n_pad // 32))
-    k_pad = min(coarse_bucket(k, 1), d_pad)
-    if 2 * k_pad > d_pad:
-        k_pad = d_pad
-    n_bins = max(32, min(n_pad, coarse_bucket(max_bins, 1)))
-    n_channels_pad = n_channels
-    if classifier and 0 < n_channels <= 4:
-        n_channels_pad = coarse_bucket(n_channels, 2)
-    toy = (n_trees <= SMALL_CHUNK
-           and node_chunk * k_pad * n_bins * (n_channels_pad + 1) * SMALL_CHUNK <= TOY_CELLS)
-    if not toy:
-        n_bins = max(32, coarse_bucket(n_bins_used, 1))
+    k_pad, n_bins, n_channels_pad, toy = _padded_sizes(
+        n_pad, k, n_trees, d_pad, node_chunk=node_chunk, max_bins=max_bins,
+        n_bins_used=n_bins_used, n_channels=n_channels, classifier=classifier)
     counted = needs_counts(min_samples_leaf)
     hist_channels = n_channels_pad + counted
-    slot_cells = node_chunk * n_bins * hist_channels
     cells = chunk_size or (ACCELERATOR_CELLS if accelerator else CPU_CELLS)
-    if toy:
-        tree_chunk, trees_at_once, windows = SMALL_CHUNK, SMALL_CHUNK, (n_pad,)
-    elif accelerator:
-        fit = max(1, min(n_trees, cells // (k * slot_cells)))
-        per_call = -(-n_trees // -(-n_trees // fit))  # equal calls, a multiple of 8 trees
-        tree_chunk = trees_at_once = -(-per_call // SMALL_CHUNK) * SMALL_CHUNK
-        windows = windows_of(n_pad, ACCELERATOR_WINDOW_DIVISORS)
-    else:
-        tree_chunk, trees_at_once = TREES_PER_CALL, 1
-        windows = windows_of(n_pad, WINDOW_DIVISORS)
-    k_slots = k_pad if toy else k
-    room = cells // (slot_cells * trees_at_once)
-    # No top-level branch of node_chunk slots or more: it would compile the full search again.
-    tops = tuple((slots, even_groups(k_slots, room * node_chunk // slots))
-                 for slots in (ACCELERATOR_TOP_SLOTS if accelerator else TOP_SLOTS)
-                 if slots < node_chunk)
-    group_window = windows[-1] if toy or accelerator else min(windows[-1], n_pad // 4)
-    compact_cells = group_window * (hist_channels + 2) + node_chunk * n_bins
+    tree_chunk, trees_at_once, windows = _tree_batching(
+        n_pad, k, n_trees, node_chunk * n_bins * hist_channels, cells, toy=toy,
+        accelerator=accelerator)
+    group, tops, compact_group = _feature_groups(
+        k_pad if toy else k, node_chunk, n_bins, hist_channels, cells, trees_at_once,
+        windows, n_pad, toy=toy, accelerator=accelerator)
     program = ProgramPlan(
         criterion=criterion, n_channels=n_channels_pad, k=k_pad, node_chunk=node_chunk,
-        n_bins=n_bins, capacity=2 * n_pad, group=even_groups(k_slots, room), tops=tops,
-        compact_group=even_groups(k_slots, cells // (compact_cells * trees_at_once)),
+        n_bins=n_bins, capacity=2 * n_pad, group=group, tops=tops, compact_group=compact_group,
         windows=windows, bag_rows=n_pad if toy or accelerator else bag_rows_of(n_bag, n_pad),
         counted=counted, vmap_trees=toy or accelerator,
         by_feature=not toy and not accelerator, small=toy)

@@ -244,6 +244,104 @@ def _key_score(key: jax.Array) -> jax.Array:
     return lax.bitcast_convert_type(_flip_negative(key), jnp.float32)
 
 
+def _compact_node_totals(local, active, ids, vals, n_nodes: int, n_stats: int,
+                         counted: bool) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Node totals (K, S1), the totals of the nodes before each (in compact slot order), and
+    for gini each sample's weight times its node's total of its class (class channels only).
+    The same for every feature slot: one small scatter, not one per slot."""
+    K, S1 = n_nodes, n_stats
+    node_sums = jnp.zeros((K + 1, S1), jnp.float32).at[
+        jnp.where(active, local, K)[:, None], ids].add(vals)[:K]                  # (K, S1)
+    before = jnp.cumsum(node_sums, axis=0) - node_sums
+    classes = S1 - 1 if counted else S1
+    t_weights = jnp.where(ids < classes, vals * node_sums[local[:, None],
+                                                          jnp.minimum(ids, classes - 1)],
+                          0.0).sum(-1)                                            # (W,)
+    return node_sums, before, t_weights
+
+
+def _compact_cells(xb, rows, feats, local, active, g, k_used, *, group: int, n_nodes: int,
+                   n_bins: int, by_feature: bool):
+    """The (node, bin) cell of each sample at each slot of feature group g (K * B where the
+    sample or slot is unused), the cells' occupancy (`_occupancy`), and each sample's compact
+    slot: its cell's rank among the occupied ones (W where unused)."""
+    G, K, B, W = group, n_nodes, n_bins, rows.shape[0]
+    slots = g * G + jnp.arange(G)
+    # Each group gathers only its own slots' features per sample (gathering all padded
+    # slots at once would read columns a group never uses), and scatters the (node, bin)
+    # cell as one index rather than node and bin separately.
+    slot_feats = lax.dynamic_slice_in_dim(feats, g * G, G, axis=1)[local]      # (W, G)
+    bins = (gather_bins(xb, rows.T, slot_feats.T, True) if by_feature
+            else xb[rows, slot_feats].T)                                      # (G, W)
+    keep = active[None, :] & (slots < k_used)[:, None]
+    cell = jnp.where(keep, local * B + bins.astype(jnp.int32), K * B)          # (G, W)
+    occupied = _occupancy(cell, K * B)
+    slot = jnp.where(keep, _rank(*occupied, cell), W)
+    return cell, occupied, slot
+
+
+def _compact_histogram(ids, vals, cell, slot, g_index, *, n_nodes: int, n_bins: int,
+                       n_stats: int):
+    """Channel sums (G, S1, W) of the compact slots, and each slot's node, bin and segment
+    (g * K + node, G * K for empty slots) for the per-node maxima; g_index = arange(G)[:, None].
+    """
+    G, W = cell.shape
+    K, B, S1 = n_nodes, n_bins, n_stats
+    hist = jnp.zeros((G, S1, W), jnp.float32).at[
+        g_index[:, :, None], ids[None], slot[:, :, None]].add(
+        vals[None], mode="drop")                                             # (G, S1, W)
+    cell_of = jnp.full((G, W), K * B, jnp.int32).at[g_index, slot].set(cell, mode="drop")
+    node_of, bin_of = cell_of // B, cell_of % B
+    segment = jnp.where(node_of < K, g_index * K + node_of, G * K)           # (G, W)
+    return hist, node_of, bin_of, segment
+
+
+def _compact_scores(hist, occupied, slot, node_of, g_index, totals, limits, *,
+                    criterion: str, counted: bool, n_bins: int):
+    """Left sums (G, S1, W) of the compact slots, restarted at each node, and their split
+    scores (-inf where not allowed or empty); totals = `_compact_node_totals`."""
+    node_sums, before, t_weights = totals
+    G, S1, _ = hist.shape
+    K, B = node_sums.shape[0], n_bins
+    at_node = jnp.minimum(node_of, K - 1)
+    if criterion == "gini":
+        # Node m's sums are subtracted at the first slot of node m + 1, so the cumulative
+        # sum restarts at each node: no (G, S1, W) gathers of the nodes' sums.
+        ends = _rank(*occupied, jnp.broadcast_to(jnp.arange(1, K) * B, (G, K - 1)))
+        left = _cumsum_bins(hist.at[g_index[:, :, None], jnp.arange(S1), ends[:, :, None]]
+                            .add(-node_sums[None, :K - 1], mode="drop"))      # (G, S1, W)
+        score = _gini_compact_score(left, node_sums, t_weights, g_index, slot, ends,
+                                    at_node, limits, counted)
+    else:
+        # Each node's (K, S1) sums at each slot, gathered straight into the (G, S1, W)
+        # layout: gathering (G, W, S1) rows and transposing them (moveaxis) would add two
+        # transpose kernels over arrays of that size on a GPU.
+        gather = lambda a: jnp.take_along_axis(a.T[None], at_node[:, None, :], axis=2)
+        left = _cumsum_bins(hist) - gather(before)                            # (G, S1, W)
+        score = _scored(left, gather(node_sums), limits, criterion, counted)
+    return left, jnp.where(node_of < K, score, -jnp.inf)                      # (G, W)
+
+
+def _segment_best(score, left, segment, bin_of, n_nodes: int):
+    """Per node, the best score over a group's slots and its (slot, bin, left sums), the first
+    of equal scores: a segment max of `_ordered_key`s, then the segment min of the positions
+    holding it."""
+    G, W = score.shape
+    K = n_nodes
+    key = _ordered_key(score).ravel()
+    top = jax.ops.segment_max(key, segment.ravel(), G * K + 1)[:-1]
+    at_top = key == top[jnp.minimum(segment.ravel(), G * K - 1)]
+    position = jnp.broadcast_to(jnp.arange(W), (G, W)).ravel()
+    first = jax.ops.segment_min(jnp.where(at_top, position, W), segment.ravel(),
+                                G * K + 1)[:-1].reshape(G, K)
+    top = _key_score(top).reshape(G, K)
+    j = jnp.argmax(top, axis=0)                                                # (K,)
+    s = jnp.max(top, axis=0)
+    nodes = jnp.arange(K)
+    where = jnp.minimum(first[j, nodes], W - 1)
+    return s, j, bin_of[j, where], left[j, :, where]                         # chosen (K, S1)
+
+
 def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
                         n_nodes, n_bins, n_stats, group, counted, by_feature):
     """`best_splits` for at most len(rows) samples in all: the same splits, cheaper.
@@ -258,76 +356,27 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
     `best_splits`, where an empty bin repeats the score of the occupied one before it.
     """
     K, B, S1, G = n_nodes, n_bins, n_stats, group
-    W = rows.shape[0]
     k_used = limits[4].astype(jnp.int32)
     k = feats.shape[1]
     n_groups = -(-k // G)
     feats = jnp.pad(feats, ((0, 0), (0, n_groups * G - k)))
     g_index = jnp.arange(G)[:, None]
     rows = rows[:, None]
-    # Node totals (and the totals of the nodes before, in compact slot order) are the same for
-    # every feature slot: one small scatter, not one per slot.
-    node_sums = jnp.zeros((K + 1, S1), jnp.float32).at[
-        jnp.where(active, local, K)[:, None], ids].add(vals)[:K]                  # (K, S1)
-    before = jnp.cumsum(node_sums, axis=0) - node_sums
-    classes = S1 - 1 if counted else S1
-    # gini: each sample's weight times its node's total of its class (class channels only)
-    t_weights = jnp.where(ids < classes, vals * node_sums[local[:, None],
-                                                          jnp.minimum(ids, classes - 1)],
-                          0.0).sum(-1)                                            # (W,)
+    totals = _compact_node_totals(local, active, ids, vals, K, S1, counted)
+    sizes = dict(n_nodes=K, n_bins=B)
 
     def one_group(g, best):
-        slots = g * G + jnp.arange(G)
-        # Each group gathers only its own slots' features per sample (gathering all padded
-        # slots at once would read columns a group never uses), and scatters the (node, bin)
-        # cell as one index rather than node and bin separately.
-        slot_feats = lax.dynamic_slice_in_dim(feats, g * G, G, axis=1)[local]      # (W, G)
-        bins = (gather_bins(xb, rows.T, slot_feats.T, True) if by_feature
-                else xb[rows, slot_feats].T)                                      # (G, W)
-        keep = active[None, :] & (slots < k_used)[:, None]
-        cell = jnp.where(keep, local * B + bins.astype(jnp.int32), K * B)          # (G, W)
-        occupied = _occupancy(cell, K * B)
-        slot = jnp.where(keep, _rank(*occupied, cell), W)
-        hist = jnp.zeros((G, S1, W), jnp.float32).at[
-            g_index[:, :, None], ids[None], slot[:, :, None]].add(
-            vals[None], mode="drop")                                             # (G, S1, W)
-        cell_of = jnp.full((G, W), K * B, jnp.int32).at[g_index, slot].set(cell, mode="drop")
-        node_of, bin_of = cell_of // B, cell_of % B
-        segment = jnp.where(node_of < K, g_index * K + node_of, G * K)           # (G, W)
-        at_node = jnp.minimum(node_of, K - 1)
-        if criterion == "gini":
-            # Node m's sums are subtracted at the first slot of node m + 1, so the cumulative
-            # sum restarts at each node: no (G, S1, W) gathers of the nodes' sums.
-            ends = _rank(*occupied, jnp.broadcast_to(jnp.arange(1, K) * B, (G, K - 1)))
-            left = _cumsum_bins(hist.at[g_index[:, :, None], jnp.arange(S1), ends[:, :, None]]
-                                .add(-node_sums[None, :K - 1], mode="drop"))      # (G, S1, W)
-            score = _gini_compact_score(left, node_sums, t_weights, g_index, slot, ends,
-                                        at_node, limits, counted)
-        else:
-            # Each node's (K, S1) sums at each slot, gathered straight into the (G, S1, W)
-            # layout: gathering (G, W, S1) rows and transposing them (moveaxis) would add two
-            # transpose kernels over arrays of that size on a GPU.
-            gather = lambda a: jnp.take_along_axis(a.T[None], at_node[:, None, :], axis=2)
-            left = _cumsum_bins(hist) - gather(before)                            # (G, S1, W)
-            score = _scored(left, gather(node_sums), limits, criterion, counted)
-        score = jnp.where(node_of < K, score, -jnp.inf)                            # (G, W)
-        key = _ordered_key(score).ravel()
-        top = jax.ops.segment_max(key, segment.ravel(), G * K + 1)[:-1]
-        at_top = key == top[jnp.minimum(segment.ravel(), G * K - 1)]
-        position = jnp.broadcast_to(jnp.arange(W), (G, W)).ravel()
-        first = jax.ops.segment_min(jnp.where(at_top, position, W), segment.ravel(),
-                                    G * K + 1)[:-1].reshape(G, K)
-        top = _key_score(top).reshape(G, K)
-        j = jnp.argmax(top, axis=0)                                                # (K,)
-        s = jnp.max(top, axis=0)
-        nodes = jnp.arange(K)
-        where = jnp.minimum(first[j, nodes], W - 1)
-        b = bin_of[j, where]
-        chosen = left[j, :, where]                                                 # (K, S1)
+        cell, occupied, slot = _compact_cells(xb, rows, feats, local, active, g, k_used,
+                                              group=G, by_feature=by_feature, **sizes)
+        hist, node_of, bin_of, segment = _compact_histogram(ids, vals, cell, slot, g_index,
+                                                            n_stats=S1, **sizes)
+        left, score = _compact_scores(hist, occupied, slot, node_of, g_index, totals, limits,
+                                      criterion=criterion, counted=counted, n_bins=B)
+        s, j, b, chosen = _segment_best(score, left, segment, bin_of, K)
         better = s > best[0]
         return (jnp.where(better, s, best[0]), jnp.where(better, g * G + j, best[1]),
                 jnp.where(better, b, best[2]), jnp.where(better[:, None], chosen, best[3]))
 
     init = (jnp.full(K, -jnp.inf, jnp.float32), jnp.zeros(K, jnp.int32), jnp.zeros(K, jnp.int32),
             jnp.zeros((K, S1), jnp.float32))
-    return lax.fori_loop(0, (k_used + G - 1) // G, one_group, init) + (node_sums,)
+    return lax.fori_loop(0, (k_used + G - 1) // G, one_group, init) + (totals[0],)
