@@ -7,8 +7,13 @@
 
 The search is exact (see gdm/neighbors/_kernels.py): a float32 matmul proposes candidates, float64
 re-ranks them, and a rounding bound certifies each query row (uncertified rows are searched
-again in float64). Training rows are padded to size buckets and masked; query rows are padded
-to buckets and processed in chunks sized by `chunk_memory_mb`.
+again in float64). Training rows are padded to size buckets (and to a multiple of the device
+count) and masked; query rows are padded to buckets and processed in chunks sized by
+`chunk_memory_mb`.
+
+The training rows are split over the devices of the machine (`n_devices`, by default all of
+jax.devices()): each device finds its own k nearest and the lists are merged by (distance,
+index), so the neighbours are the same for every device count.
 
 Both estimators pass scikit-learn's check_estimator with no check excluded.
 """
@@ -27,12 +32,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdm.neighbors import _kernels as kernels
 from gdm.utils.buckets import bucket_size, pad_to
+from gdm.utils.devices import device_mesh, padded_to_devices, shard_rows
 from gdm.utils.validation import x64
 
 __all__ = ["KNeighborsClassifier", "KNeighborsRegressor"]
 
 _METRIC_ALIASES = {"l2": "euclidean", "l1": "manhattan", "cityblock": "manhattan"}
 _CANDIDATE_MARGIN = 4  # extra float32 candidates per query: on MNIST (k=3) no row needs a redo
+_DEVICE_STATE = ("_mesh", "_train64", "_train_sq64", "_train_unit64", "_train32", "_train_sq32")
 
 
 def _distance_weights(dist: np.ndarray, weights) -> np.ndarray:
@@ -59,15 +66,17 @@ class _KNeighborsBase(BaseEstimator):
                                "l1", "l2", "cityblock"})],
         "p": [Interval(Real, 1, None, closed="left")],
         "chunk_memory_mb": [Interval(Real, 0, None, closed="neither")],
+        "n_devices": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(self, n_neighbors: int = 5, *, weights="uniform", metric: str = "minkowski",
-                 p: float = 2, chunk_memory_mb: float = 128):
+                 p: float = 2, chunk_memory_mb: float = 128, n_devices: int | None = None):
         self.n_neighbors = n_neighbors
         self.weights = weights
         self.metric = metric
         self.p = p
         self.chunk_memory_mb = chunk_memory_mb
+        self.n_devices = n_devices
 
     def _effective_metric(self) -> str:
         metric = _METRIC_ALIASES.get(self.metric, self.metric)
@@ -81,13 +90,16 @@ class _KNeighborsBase(BaseEstimator):
         return metric
 
     def _fit_data(self, X) -> None:
+        """Pads the training rows and places them, split by rows, on the devices' mesh."""
         self.effective_metric_ = self._effective_metric()
         self.n_samples_fit_ = X.shape[0]
-        size = bucket_size(X.shape[0])
+        self._mesh = mesh = device_mesh(self.n_devices)
+        self.n_devices_ = mesh.size
+        size = padded_to_devices(bucket_size(X.shape[0]), mesh)
         x64_train = pad_to(np.asarray(X, np.float64), size)
-        with x64():  # kept on the device: predict is otherwise dominated by copies
-            self._train64 = jnp.asarray(x64_train)
-            self._train_sq64 = jnp.sum(self._train64 ** 2, axis=1)
+        with x64():  # kept on the devices: predict is otherwise dominated by copies
+            self._train64 = shard_rows(x64_train, mesh)
+            self._train_sq64 = shard_rows(jnp.sum(self._train64 ** 2, axis=1), mesh)
         if self.effective_metric_ in kernels.MATMUL_METRICS:
             unit = x64_train
             self._train_unit64 = self._train64
@@ -95,12 +107,28 @@ class _KNeighborsBase(BaseEstimator):
                 norms = np.linalg.norm(x64_train, axis=1, keepdims=True)
                 unit = x64_train / np.where(norms > 0, norms, 1.0)
                 with x64():
-                    self._train_unit64 = jnp.asarray(unit)
+                    self._train_unit64 = shard_rows(unit, mesh)
             x32 = unit.astype(np.float32)
             self._max_train_norm = float(np.sqrt(np.max(np.sum(x32 * x32, axis=1))))
             with x64():
-                self._train32 = jnp.asarray(x32)
-                self._train_sq32 = jnp.sum(self._train32 ** 2, axis=1)
+                self._train32 = shard_rows(x32, mesh)
+                self._train_sq32 = shard_rows(jnp.sum(self._train32 ** 2, axis=1), mesh)
+
+    def __getstate__(self) -> dict:
+        """Pickles the training rows as one NumPy array; the devices' copies are made again
+        on loading, on the mesh of the loading process."""
+        state = super().__getstate__()
+        if "_mesh" in state:
+            state = {key: value for key, value in state.items()
+                     if key not in _DEVICE_STATE}
+            state["_train_rows"] = np.asarray(self._train64)[: self.n_samples_fit_]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        rows = state.pop("_train_rows", None)
+        super().__setstate__(state)
+        if rows is not None:
+            self._fit_data(rows)
 
     def _chunk_rows(self, n_queries: int, k: int) -> int:
         """Rows per chunk so one chunk's working set stays within chunk_memory_mb."""
@@ -165,10 +193,11 @@ class _KNeighborsBase(BaseEstimator):
 
         def two_stages(q):
             scores, cand = kernels.float32_candidates(
-                q, self._train32, self._train_sq32, self.n_samples_fit_, metric=metric,
-                n_candidates=n_candidates)
+                q, self._train32, self._train_sq32, self.n_samples_fit_, mesh=self._mesh,
+                metric=metric, n_candidates=n_candidates)
             return kernels.rerank_exact(q, self._train_unit64, cand, scores, max_train_norm,
-                                        self.n_samples_fit_, metric=metric, k=k)
+                                        self.n_samples_fit_, mesh=self._mesh, metric=metric,
+                                        k=k)
 
         dist, ind, certified = self._in_chunks(X, k, two_stages)
         redo = np.flatnonzero(~certified)
@@ -179,7 +208,7 @@ class _KNeighborsBase(BaseEstimator):
     def _exact(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         dist, ind = self._in_chunks(X, k, lambda q: kernels.exact_knn(
             q, self._train64, self._train_sq64, self.n_samples_fit_, float(self.p),
-            metric=self.effective_metric_, k=k))
+            mesh=self._mesh, metric=self.effective_metric_, k=k))
         return dist, ind
 
 
