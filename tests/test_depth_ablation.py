@@ -37,6 +37,8 @@ def test_tiny_run_writes_the_schema_figure_and_findings(tiny_run):
             np.testing.assert_allclose(saved[f"{form}/{metric}_std"], per_seed.std(1))
     # Even at the tiny budget every network learns: far below the 0.9 error of chance.
     assert max(saved["plain/test_error"] + saved["resnet/test_error"]) < 0.6
+    # He et al.'s degradation already shows at 60 steps: the deeper plain net fits worse.
+    assert saved["plain/train_error"][1] > saved["plain/train_error"][0] + 0.02
     assert saved["anchor"]["resnet_test_error_percent"][0] == 8.75
     assert [f["holds"] for f in saved["findings"]] == [f["holds"] for f in da.findings(saved)]
     assert (workdir / "figures" / "depth_ablation.png").stat().st_size > 10_000
