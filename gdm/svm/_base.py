@@ -43,13 +43,15 @@ def _fit_kernel(X_rows, gamma, coef0, *, mesh: Mesh, n_cols: int, kind: str, deg
     X_rows is, and its diagonal (on every device)."""
     def local(X_local, gamma, coef0):
         X_all = lax.all_gather(X_local, AXIS, axis=0, tiled=True)
-        n = X_all.shape[0]
-        if X_local.shape[0] == n:  # the whole matrix here: each tile pair computed once
+        n, n_local = X_all.shape[0], X_local.shape[0]
+        if n_local == n:  # the whole matrix here: each tile pair computed once
             K = _kernels.symmetric_gram(X_all, n_cols, kind, gamma, coef0, degree,
                                         4 if n >= 2048 else 1)
         else:
-            K = jnp.pad(_kernels.kernel(X_local, X_all, kind, gamma, coef0, degree),
-                        ((0, 0), (0, n_cols - n)))
+            sq = _kernels.row_norms(X_all)
+            K = _kernels.kernel_rows(X_all, sq, lax.axis_index(AXIS) * n_local, n_local,
+                                     X_all, sq, kind, gamma, coef0, degree)
+            K = jnp.pad(K, ((0, 0), (0, n_cols - n)))
         diag = _kernels.kernel_diag(X_all, kind, gamma, coef0, degree)
         return K, jnp.pad(diag, (0, n_cols - n))
 

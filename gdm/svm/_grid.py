@@ -44,7 +44,10 @@ def _grid_scores(X_rows, gammas, C_values, coef0, y, p, c_unit, starts, slot, cl
         X_all = lax.all_gather(X_local, AXIS, axis=0, tiled=True)
         n_rows = X_all.shape[0]
         X_cols = jnp.pad(X_all, ((0, n_cols - n_rows), (0, 0)))
-        base = _kernels.base(X_local, X_cols, kind)
+        sq = _kernels.row_norms(X_cols)  # one set of norms: the same values on any split
+        offset = lax.axis_index(AXIS) * X_local.shape[0]
+        base = _kernels.base(X_local, X_cols, kind,
+                             lax.dynamic_slice_in_dim(sq, offset, X_local.shape[0]), sq)
         base_diag = _kernels.base_diag(X_cols, kind)
         in_fold = fold_of_slot[None, :n_rows] == jnp.arange(n_folds)[:, None]
         problems = (y, p, c_unit, starts, slot, class_of_slot, first, second, tol, max_iter)

@@ -244,7 +244,10 @@ def solve_uncached(X_rows: jax.Array, gamma, coef0, diag: jax.Array, prob: Probl
         n_rows, n_local = X_all.shape[0], X_local.shape[0]
         X_cols = jnp.pad(X_all, ((0, n_cols - n_rows), (0, 0)))
         n_blocks = -(-n_local // chunk)
-        X_pad = jnp.pad(X_local, ((0, n_blocks * chunk - n_local), (0, 0)))
+        sq = _kernels.row_norms(X_all)
+        extra = ((0, n_blocks * chunk - n_local),)
+        X_pad, sq_pad = jnp.pad(X_all, extra + ((0, 0),)), jnp.pad(sq, extra)
+        offset = _offset(n_local)
 
         def block(s_ws):
             return jax.vmap(lambda s: _kernels.kernel(X_cols[s], X_cols[s], kind, gamma,
@@ -252,8 +255,8 @@ def solve_uncached(X_rows: jax.Array, gamma, coef0, diag: jax.Array, prob: Probl
 
         def rows_times(b):  # K(X_local, X_all) @ b, kernel rows recomputed per block
             def one_block(i, out):
-                rows = lax.dynamic_slice_in_dim(X_pad, i * chunk, chunk)
-                part = _kernels.kernel(rows, X_all, kind, gamma, coef0, degree) @ b
+                part = _kernels.kernel_rows(X_pad, sq_pad, offset + i * chunk, chunk, X_all,
+                                            sq, kind, gamma, coef0, degree) @ b
                 return lax.dynamic_update_slice_in_dim(out, part, i * chunk, axis=0)
 
             out = jnp.zeros((n_blocks * chunk, b.shape[1]), b.dtype)
