@@ -248,10 +248,13 @@ def solve_uncached(X_rows: jax.Array, gamma, coef0, diag: jax.Array, prob: Probl
         extra = ((0, n_blocks * chunk - n_local),)
         X_pad, sq_pad = jnp.pad(X_all, extra + ((0, 0),)), jnp.pad(sq, extra)
         offset = _offset(n_local)
+        sq_cols = jnp.pad(sq, (0, n_cols - n_rows))
 
         def block(s_ws):
-            return jax.vmap(lambda s: _kernels.kernel(X_cols[s], X_cols[s], kind, gamma,
-                                                      coef0, degree))(s_ws)
+            def one(s):
+                b = _kernels.base(X_cols[s], X_cols[s], kind, sq_cols[s], sq_cols[s])
+                return _kernels.finish(b, kind, gamma, coef0, degree)
+            return jax.vmap(one)(s_ws)
 
         def rows_times(b):  # K(X_local, X_all) @ b, kernel rows recomputed per block
             def one_block(i, out):
