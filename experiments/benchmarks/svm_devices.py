@@ -15,7 +15,13 @@ Forced CPU devices share the machine's cores, so more of them do not add compute
 2-core machine the 4-device run measures the cost of the split and of the collectives the SMO
 steps make (two per step), not a speed-up.
 
-Measured: see the module's results (experiments/benchmarks/results/svm_devices.json).
+Every device count gives the same support vectors, dual coefficients (bitwise) and
+predictions, and the same predictions as scikit-learn.
+
+Measured (AMD EPYC, 2 cores, run pinned to one core, jax 0.10.2 CPU; warm, median of 5):
+digits fit 0.030 s on 1 device, 0.110 s on 4, scikit-learn 0.016 s; predict 0.0059 s, 0.0092 s,
+scikit-learn 0.012 s. Synthetic 4k x 64, 1k test rows: fit 0.432 s on 1 device, 0.678 s on 4,
+scikit-learn 0.295 s; predict 0.022 s, 0.012 s, scikit-learn 0.153 s.
 
     python -m experiments.benchmarks.svm_devices [--devices 1,4]
 """
