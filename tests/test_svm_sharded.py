@@ -19,6 +19,7 @@ from gdm.svm import SVC
 from tests.conftest import REPO
 
 SCRIPT = textwrap.dedent("""
+    import pickle
     import jax
     import numpy as np
     from sklearn.datasets import load_digits
@@ -66,6 +67,9 @@ SCRIPT = textwrap.dedent("""
         np.testing.assert_array_equal(four.predict(xte), one.predict(xte))
         split_over("samples" if "cache_size" in params else "kernel rows", "test rows")
         print("CASE", params, "ok")
+    loaded = pickle.loads(pickle.dumps(four))
+    np.testing.assert_array_equal(loaded.decision_function(xte), four.decision_function(xte))
+    placed.clear()
     grids = [fit_grid(xtr[:601], y[:601], C=[1.0, 4.0], gamma=[0.02, "scale"], cv=3,
                       n_devices=d) for d in (4, 1)]
     split_over("grid samples")

@@ -18,8 +18,9 @@ Devices: the kernel's rows (the slots' samples) are split over a 1-D mesh (gdm.u
 a mesh of one device runs the same code) under `jax.shard_map`. Every device runs the same SMO
 steps on the same replicated state; a kernel row is read on the device that holds it and
 summed with the others' exact zeros, and the gradient update's product with K is computed
-column block by column block on the devices holding those rows (K is symmetric), so every
-value is computed once, by one device, as with one device.
+column block by column block on the devices holding those rows (K is symmetric). Each kernel
+value and gradient entry is so computed whole on one device, the same way for every device
+count, and every device count gives the same solution.
 """
 
 from __future__ import annotations
@@ -167,6 +168,7 @@ def _from_owner(mine, values):
 
 
 def sharded(local, mesh: Mesh, in_specs, out_specs=REPLICATED):
+    """`local` run on every device of the mesh (jax.shard_map over AXIS)."""
     # check_vma=False: psum / all_gather results are equal on every device but typed as
     # varying, so the replicated (P()) solution would otherwise be refused.
     return jax.shard_map(local, mesh=mesh, in_specs=in_specs, out_specs=out_specs,
