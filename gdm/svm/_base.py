@@ -12,13 +12,18 @@ from numbers import Integral, Real
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdm.svm import _kernels, _solver
+from gdm.svm._solver import ROWS
 from gdm.utils.buckets import bucket_size, pad_to
+from gdm.utils.devices import AXIS, device_mesh, shard_rows
 from gdm.utils.validation import x64
 
 NO_LIMIT = 10_000_000  # libsvm's default cap on SMO steps when max_iter=-1
@@ -32,20 +37,39 @@ def pad_features(X: np.ndarray) -> np.ndarray:
     return pad_to(X, bucket_size(d, 8) if d < 64 else -(-d // 8) * 8, axis=1)
 
 
-@partial(jax.jit, static_argnames=("n_cols", "kind", "degree"))
-def _fit_kernel(X_rows, n_cols, gamma, coef0, *, kind, degree):
-    """Kernel between the slots (zero columns beyond them) and its diagonal."""
-    blocks = 4 if X_rows.shape[0] >= 2048 else 1
-    K = _kernels.symmetric_gram(X_rows, n_cols, kind, gamma, coef0, degree, blocks)
-    diag = _kernels.kernel_diag(X_rows, kind, gamma, coef0, degree)
-    return K, jnp.pad(diag, (0, n_cols - X_rows.shape[0]))
+@partial(jax.jit, static_argnames=("mesh", "n_cols", "kind", "degree"))
+def _fit_kernel(X_rows, gamma, coef0, *, mesh: Mesh, n_cols: int, kind: str, degree: int):
+    """Kernel between the slots (zero columns beyond them), its rows split over the mesh as
+    X_rows is, and its diagonal (on every device)."""
+    def local(X_local, gamma, coef0):
+        X_all = lax.all_gather(X_local, AXIS, axis=0, tiled=True)
+        n, n_local = X_all.shape[0], X_local.shape[0]
+        if n_local == n:  # the whole matrix here: each tile pair computed once
+            K = _kernels.symmetric_gram(X_all, n_cols, kind, gamma, coef0, degree,
+                                        4 if n >= 2048 else 1)
+        else:
+            sq = _kernels.row_norms(X_all)
+            K = _kernels.kernel_rows(X_all, sq, lax.axis_index(AXIS) * n_local, n_local,
+                                     X_all, sq, kind, gamma, coef0, degree)
+            K = jnp.pad(K, ((0, 0), (0, n_cols - n)))
+        diag = _kernels.kernel_diag(X_all, kind, gamma, coef0, degree)
+        return K, jnp.pad(diag, (0, n_cols - n))
+
+    return _solver.sharded(local, mesh, (ROWS, P(), P()), (ROWS, P()))(X_rows, gamma, coef0)
 
 
-@partial(jax.jit, static_argnames=("kind", "degree", "chunk"))
-def _decision(X, SV, coef, rho, gamma, coef0, *, kind, degree, chunk):
-    """K(X, SV) @ coef - rho in row blocks of `chunk` test points: one matmul per block."""
-    return _kernels.chunked_apply(
-        lambda xb: _kernels.kernel(xb, SV, kind, gamma, coef0, degree) @ coef - rho, X, chunk)
+@partial(jax.jit, static_argnames=("mesh", "kind", "degree", "chunk"))
+def _decision(X, SV, coef, rho, gamma, coef0, *, mesh: Mesh, kind: str, degree: int,
+              chunk: int):
+    """K(X, SV) @ coef - rho, the test rows split over the mesh, each device's in row blocks
+    of `chunk`: one matmul per block."""
+    def local(X, SV, coef, rho, gamma, coef0):
+        return _kernels.chunked_apply(
+            lambda xb: _kernels.kernel(xb, SV, kind, gamma, coef0, degree) @ coef - rho, X,
+            chunk)
+
+    return _solver.sharded(local, mesh, (ROWS,) + (P(),) * 5, ROWS)(
+        X, SV, coef, rho, gamma, coef0)
 
 
 class BaseLibSVM(BaseEstimator):
@@ -54,7 +78,9 @@ class BaseLibSVM(BaseEstimator):
     Beyond scikit-learn: `working_set_size` (q, variables per inner SMO solve; a problem
     with at most q variables is solved whole), `cache_size` (MB the cached kernel matrix may
     take, default 1024; above it kernel blocks are recomputed from the samples),
-    `predict_chunk` (test rows per decision block) and `dtype` ('float32' or 'float64').
+    `predict_chunk` (test rows per decision block), `dtype` ('float32' or 'float64') and
+    `n_devices` (devices the kernel's rows and the test rows are split over, None: all of
+    them; `n_devices_` after fit). `cache_size` budgets each device's share of the kernel rows.
     `shrinking`, `verbose` and `nu` do not exist here (no shrinking heuristic is needed).
 
     check_estimator: passes except check_sample_weight_equivalence_on_dense_data, which
@@ -74,6 +100,7 @@ class BaseLibSVM(BaseEstimator):
         "working_set_size": [Interval(Integral, 2, None, closed="left")],
         "predict_chunk": [Interval(Integral, 1, None, closed="left")],
         "dtype": [StrOptions({"float32", "float64"})],
+        "n_devices": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __sklearn_tags__(self):
@@ -120,12 +147,19 @@ class BaseLibSVM(BaseEstimator):
         return np.float64 if self.dtype == "float64" else np.float32
 
     # ---- kernel and solver at fit -----------------------------------------------------------
+    def _mesh(self) -> Mesh:
+        """The devices' mesh (n_devices, None: all), padded row counts a multiple of its size."""
+        return device_mesh(self.n_devices)
+
     def _fit_solve(self, X, order, n_rows, n_cols, y, p, C, starts, L):
         """Solves the problems on the kernel between samples X[order] (zero-padded slots).
 
-        The kernel matrix is cached when rows x columns fit in `cache_size` MB; otherwise
-        the solver recomputes kernel blocks from the samples (never more than the budget).
+        The kernel's rows are split over the mesh. They are cached when each device's rows x
+        columns fit in `cache_size` MB; otherwise the solver recomputes kernel rows from the
+        samples (never more than the budget per device).
         """
+        mesh = self._mesh()
+        self.n_devices_ = mesh.size
         m = y.shape[1]
         q = int(self.working_set_size) // 2 * 2
         max_iter = NO_LIMIT if self.max_iter == -1 else int(self.max_iter)
@@ -133,30 +167,30 @@ class BaseLibSVM(BaseEstimator):
                                 jnp.asarray(starts, jnp.int32))
         itemsize = np.dtype(self._float).itemsize
         budget_rows = int(self.cache_size * 2**20 // (n_cols * itemsize))
+        n_local = n_rows // mesh.size
         builtin = isinstance(self.kernel, str) and self.kernel != "precomputed"
         if builtin:
-            X_rows = jnp.asarray(pad_to(pad_features(np.asarray(X[order], self._float)),
-                                        n_rows))
-        if builtin and budget_rows < n_rows:
+            X_np = pad_to(pad_features(np.asarray(X[order], self._float)), n_rows)
+            X_rows = shard_rows(X_np, mesh)
+        if builtin and budget_rows < n_local:
             q = min(q, max(2, m // 4 * 2))
-            X_cols = jnp.pad(X_rows, ((0, n_cols - n_rows), (0, 0)))
-            diag = _kernels.kernel_diag(X_cols, self.kernel, self._gamma, self.coef0,
-                                        int(self.degree))
+            diag = _kernels.kernel_diag(jnp.asarray(pad_to(X_np, n_cols)), self.kernel,
+                                        self._gamma, self.coef0, int(self.degree))
             sol = _solver.solve_uncached(
-                X_cols, self._gamma, self.coef0, diag, prob, kind=self.kernel,
-                degree=int(self.degree), n_rows=n_rows, L=L, q=q,
+                X_rows, self._gamma, self.coef0, diag, prob, mesh=mesh, kind=self.kernel,
+                degree=int(self.degree), n_cols=n_cols, L=L, q=q,
                 chunk=max(8, budget_rows // 8 * 8), tol=self.tol, max_iter=max_iter)
         else:
             if builtin:
-                K, diag = _fit_kernel(X_rows, n_cols, self._gamma, self.coef0,
-                                      kind=self.kernel, degree=int(self.degree))
+                K, diag = _fit_kernel(X_rows, self._gamma, self.coef0, mesh=mesh,
+                                      n_cols=n_cols, kind=self.kernel, degree=int(self.degree))
             else:
                 K = X if self.kernel == "precomputed" else np.asarray(self.kernel(X, X))
                 K = np.asarray(K, self._float)[np.ix_(order, order)]
                 diag = jnp.asarray(pad_to(np.diag(K).copy(), n_cols))
-                K = jnp.asarray(pad_to(pad_to(K, n_rows, 0), n_cols, 1))
-            sol = _solver.solve(K, diag, prob, L=L, q=m if m <= q else q, tol=self.tol,
-                                max_iter=max_iter)
+                K = shard_rows(pad_to(pad_to(K, n_rows, 0), n_cols, 1), mesh)
+            sol = _solver.solve(K, diag, prob, mesh=mesh, L=L, q=m if m <= q else q,
+                                tol=self.tol, max_iter=max_iter)
         return jax.tree.map(lambda a: np.asarray(a, np.float64 if a.dtype.kind == "f"
                                                  else a.dtype), sol)
 
@@ -175,19 +209,20 @@ class BaseLibSVM(BaseEstimator):
             K = (np.asarray(X, np.float64)[:, self.support_] if self.kernel == "precomputed"
                  else np.asarray(self.kernel(X, self._sv_fit), np.float64))
             return K @ self._sv_coef - self._rho
+        mesh = self._mesh()
         with x64(self.dtype == "float64"):
             n_b = bucket_size(n, MIN_ROWS)
-            chunk = min(int(self.predict_chunk), n_b)
-            n_b = -(-n_b // chunk) * chunk
+            chunk = min(int(self.predict_chunk), -(-n_b // mesh.size))
+            n_b = -(-n_b // (chunk * mesh.size)) * chunk * mesh.size
             # Support vectors padded to the training rows' bucket, not their own count: the
             # count changes with C, gamma and the data, and a new count would compile a new
             # program in every fit of a grid search or cross-validation.
             s_b = bucket_size(self.shape_fit_[0], MIN_ROWS)
             dec = _decision(
-                jnp.asarray(pad_to(pad_features(np.asarray(X, self._float)), n_b)),
+                shard_rows(pad_to(pad_features(np.asarray(X, self._float)), n_b), mesh),
                 jnp.asarray(pad_to(pad_features(self.support_vectors_.astype(self._float)), s_b)),
                 jnp.asarray(pad_to(self._sv_coef.astype(self._float), s_b)),
-                jnp.asarray(self._rho, self._float), self._gamma, self.coef0,
+                jnp.asarray(self._rho, self._float), self._gamma, self.coef0, mesh=mesh,
                 kind=self.kernel, degree=int(self.degree), chunk=chunk)
             return np.asarray(dec, np.float64)[:n]
 

@@ -6,6 +6,7 @@ from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
+from jax.sharding import Mesh
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -16,6 +17,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from gdm.svm import _platt
 from gdm.svm._base import MIN_ROWS, BaseLibSVM
 from gdm.utils.buckets import bucket_size, pad_to
+from gdm.utils.devices import padded_to_devices
 from gdm.utils.validation import x64
 
 N_PROBABILITY_FOLDS = 5  # libsvm's internal cross-validation for Platt scaling
@@ -67,13 +69,14 @@ class PairLayout(NamedTuple):
     second: np.ndarray
 
 
-def pair_layout(y_enc: np.ndarray, k: int) -> PairLayout:
-    """The one-vs-one problems of encoded labels y_enc over k classes, rows bucketed."""
+def pair_layout(y_enc: np.ndarray, k: int, mesh: Mesh) -> PairLayout:
+    """The one-vs-one problems of encoded labels y_enc over k classes, rows bucketed and
+    padded to a multiple of the mesh's device count (padding rows are never variables)."""
     n = len(y_enc)
     order = np.argsort(y_enc, kind="stable")
     class_of_slot = y_enc[order]
     counts = np.bincount(class_of_slot, minlength=k)
-    n_rows = bucket_size(n, MIN_ROWS)
+    n_rows = padded_to_devices(bucket_size(n, MIN_ROWS), mesh)
     slot, valid, yv, seg, L, n_cols, first, second = ovo_layout(class_of_slot, counts, n, n_rows)
     return PairLayout(order, class_of_slot, counts, slot, valid, yv, seg, L, n_rows, n_cols,
                       first, second)
@@ -111,7 +114,7 @@ class SVC(ClassifierMixin, BaseLibSVM):
     def __init__(self, *, C=1.0, kernel="rbf", degree=3, gamma="scale", coef0=0.0,
                  probability=False, tol=1e-3, cache_size=1024, class_weight=None, max_iter=-1,
                  decision_function_shape="ovr", break_ties=False, random_state=None,
-                 working_set_size=4096, predict_chunk=2048, dtype="float32"):
+                 working_set_size=4096, predict_chunk=2048, dtype="float32", n_devices=None):
         self.C = C
         self.kernel = kernel
         self.degree = degree
@@ -128,11 +131,12 @@ class SVC(ClassifierMixin, BaseLibSVM):
         self.working_set_size = working_set_size
         self.predict_chunk = predict_chunk
         self.dtype = dtype
+        self.n_devices = n_devices
 
     def fit(self, X, y, sample_weight=None) -> SVC:
         """Fits all one-vs-one machines (and the Platt folds) in one solver call."""
         X, y_enc, sample_weight = self._check_fit(X, y, sample_weight)
-        lay = pair_layout(y_enc, len(self.classes_))
+        lay = pair_layout(y_enc, len(self.classes_), self._mesh())
         y_all, c_all, starts, held = self._fit_problems(lay, sample_weight)
         with x64(self.dtype == "float64"):
             sol = self._fit_solve(X, lay.order, lay.n_rows, lay.n_cols, y_all,
@@ -296,7 +300,7 @@ class SVR(RegressorMixin, BaseLibSVM):
 
     def __init__(self, *, kernel="rbf", degree=3, gamma="scale", coef0=0.0, tol=1e-3, C=1.0,
                  epsilon=0.1, cache_size=1024, max_iter=-1, working_set_size=4096,
-                 predict_chunk=2048, dtype="float32"):
+                 predict_chunk=2048, dtype="float32", n_devices=None):
         self.kernel = kernel
         self.degree = degree
         self.gamma = gamma
@@ -309,6 +313,7 @@ class SVR(RegressorMixin, BaseLibSVM):
         self.working_set_size = working_set_size
         self.predict_chunk = predict_chunk
         self.dtype = dtype
+        self.n_devices = n_devices
 
     def fit(self, X, y, sample_weight=None) -> SVR:
         """Solves the epsilon-SVR dual (libsvm's solve_epsilon_svr layout)."""
@@ -318,7 +323,7 @@ class SVR(RegressorMixin, BaseLibSVM):
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         self._gamma = self._resolve_gamma(X)
         n = len(y)
-        n_rows = bucket_size(n, MIN_ROWS)
+        n_rows = padded_to_devices(bucket_size(n, MIN_ROWS), self._mesh())
         valid = (np.arange(n_rows) < n).astype(float)
         z = pad_to(y, n_rows)
         c = pad_to(np.maximum(self.C * sample_weight, 0), n_rows)

@@ -4,6 +4,7 @@ The accelerator answer to GridSearchCV(SVC): the kernel's base matrix (inner pro
 squared distances) is computed once; each gamma derives its kernel from it (vmap over gamma),
 and every (fold, C, class pair) is one more row of the solver's batch, with the held-out
 fold's variables switched off (C = 0). Validation decisions come from one matmul per gamma.
+The kernel's rows are split over the devices as in gdm.svm._solver.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import compute_class_weight
 from sklearn.utils.validation import check_X_y
@@ -25,43 +28,67 @@ from gdm.svm._base import NO_LIMIT, pad_features
 from gdm.svm._classes import SVC, PairLayout, pair_layout
 from gdm.utils.buckets import pad_to
 from gdm.utils.compiler import on_accelerator
+from gdm.utils.devices import AXIS, shard_rows
 from gdm.utils.validation import x64
 
 
-@partial(jax.jit, static_argnames=("kind", "degree", "L", "q", "n_rows", "k", "n_folds",
-                                   "grid_batch"))
-def _grid_scores(X_cols, gammas, C_values, coef0, y, p, c_unit, starts, slot, class_of_slot,
-                 fold_of_slot, first, second, tol, max_iter, *, kind, degree, L, q, n_rows, k,
-                 n_folds, grid_batch):
-    base = _kernels.base(X_cols[:n_rows], X_cols, kind)
-    base_diag = _kernels.base_diag(X_cols, kind)
-    rows = jnp.arange(y.shape[0])[:, None]
-    in_fold = fold_of_slot[None, :n_rows] == jnp.arange(n_folds)[:, None]
+@partial(jax.jit, static_argnames=("mesh", "kind", "degree", "L", "q", "n_cols", "k",
+                                   "n_folds", "grid_batch"))
+def _grid_scores(X_rows, gammas, C_values, coef0, y, p, c_unit, starts, slot, class_of_slot,
+                 fold_of_slot, first, second, tol, max_iter, *, mesh, kind, degree, L, q,
+                 n_cols, k, n_folds, grid_batch):
+    """Every grid point's fold accuracies, SMO steps and gaps; the slots' samples X_rows, and
+    so the kernel's rows, split over the mesh (see gdm.svm._solver)."""
+    def local(X_local, gammas, C_values, coef0, y, p, c_unit, starts, slot, class_of_slot,
+              fold_of_slot, first, second, tol, max_iter):
+        X_all = lax.all_gather(X_local, AXIS, axis=0, tiled=True)
+        n_rows = X_all.shape[0]
+        X_cols = jnp.pad(X_all, ((0, n_cols - n_rows), (0, 0)))
+        sq = _kernels.row_norms(X_cols)  # one set of norms: the same values on any split
+        offset = lax.axis_index(AXIS) * X_local.shape[0]
+        base = _kernels.base(X_local, X_cols, kind,
+                             lax.dynamic_slice_in_dim(sq, offset, X_local.shape[0]), sq)
+        base_diag = _kernels.base_diag(X_cols, kind)
+        in_fold = fold_of_slot[None, :n_rows] == jnp.arange(n_folds)[:, None]
+        problems = (y, p, c_unit, starts, slot, class_of_slot, first, second, tol, max_iter)
 
-    def per_point(point):
-        gamma, c = point
-        K = _kernels.finish(base, kind, gamma, coef0, degree)
-        diag = _kernels.finish(base_diag, kind, gamma, coef0, degree)
-        sol = _solver.solve(K, diag, _solver.Problems(y, p, c * c_unit, starts), L=L, q=q,
-                            tol=tol, max_iter=max_iter)
-        beta = jnp.zeros((y.shape[0], K.shape[1]), K.dtype).at[rows, slot].add(y * sol.alpha)
-        dec = (beta[:, :n_rows] @ K[:, :n_rows] - sol.rho[:, None])
-        dec = dec.reshape(n_folds, -1, n_rows)
-        if k == 2:
-            pred = jnp.where(dec[:, 0] > 0, 0, 1)
-        else:
-            e1 = jax.nn.one_hot(first, k, dtype=K.dtype)
-            e2 = jax.nn.one_hot(second, k, dtype=K.dtype)
-            votes = (jnp.einsum("fpn,pk->fnk", (dec > 0).astype(K.dtype), e1)
-                     + jnp.einsum("fpn,pk->fnk", (dec <= 0).astype(K.dtype), e2))
-            pred = jnp.argmax(votes, axis=-1)
-        correct = (pred == class_of_slot[None, :]) & in_fold
-        return jnp.sum(correct, -1) / jnp.sum(in_fold, -1), sol.steps, sol.gap
+        def per_point(point):
+            K = _kernels.finish(base, kind, point[0], coef0, degree)
+            diag = _kernels.finish(base_diag, kind, point[0], coef0, degree)
+            return _point_scores(K, diag, point[1], problems, in_fold, L=L, q=q, k=k,
+                                 n_folds=n_folds)
 
-    g, c = jnp.meshgrid(gammas, C_values, indexing="ij")
-    # Grid points in batches: vmapped fits move in lockstep until the slowest converges, so
-    # on CPU one point at a time (its folds x pairs vmapped) wastes least; on GPU batch more.
-    return lax.map(per_point, (g.ravel(), c.ravel()), batch_size=grid_batch)
+        g, c = jnp.meshgrid(gammas, C_values, indexing="ij")
+        # Grid points in batches: vmapped fits move in lockstep until the slowest converges,
+        # so on CPU one point at a time (its folds x pairs vmapped) wastes least; on GPU more.
+        return lax.map(per_point, (g.ravel(), c.ravel()), batch_size=grid_batch)
+
+    return _solver.sharded(local, mesh, (_solver.ROWS,) + (P(),) * 14)(
+        X_rows, gammas, C_values, coef0, y, p, c_unit, starts, slot, class_of_slot,
+        fold_of_slot, first, second, tol, max_iter)
+
+
+def _point_scores(K, diag, c, problems, in_fold, *, L, q, k, n_folds):
+    """One grid point on this device's kernel rows K: fold accuracies, SMO steps, gaps."""
+    y, p, c_unit, starts, slot, class_of_slot, first, second, tol, max_iter = problems
+    sol = _solver.solve_local(K, diag, _solver.Problems(y, p, c * c_unit, starts), L=L, q=q,
+                              tol=tol, max_iter=max_iter)
+    beta = jnp.zeros((y.shape[0], K.shape[1]), K.dtype).at[
+        jnp.arange(y.shape[0])[:, None], slot].add(y * sol.alpha)
+    n_rows = in_fold.shape[1]
+    # beta @ K over the slots, column blocks from the devices holding those rows.
+    dec = _solver.gradient_columns(lambda b: K[:, :n_rows] @ b, beta[:, :n_rows], n_rows)
+    dec = (dec - sol.rho[:, None]).reshape(n_folds, -1, n_rows)
+    if k == 2:
+        pred = jnp.where(dec[:, 0] > 0, 0, 1)
+    else:
+        e1 = jax.nn.one_hot(first, k, dtype=K.dtype)
+        e2 = jax.nn.one_hot(second, k, dtype=K.dtype)
+        votes = (jnp.einsum("fpn,pk->fnk", (dec > 0).astype(K.dtype), e1)
+                 + jnp.einsum("fpn,pk->fnk", (dec <= 0).astype(K.dtype), e2))
+        pred = jnp.argmax(votes, axis=-1)
+    correct = (pred == class_of_slot[None, :]) & in_fold
+    return jnp.sum(correct, -1) / jnp.sum(in_fold, -1), sol.steps, sol.gap
 
 
 class _GridLayout(NamedTuple):
@@ -110,10 +137,10 @@ def _fold_weights(X, y, classes, cv, class_weight) -> tuple[np.ndarray, list[np.
 
 
 def _grid_layout(y_enc: np.ndarray, k: int, fold_of_sample: np.ndarray,
-                 weights: list[np.ndarray]) -> _GridLayout:
+                 weights: list[np.ndarray], mesh: Mesh) -> _GridLayout:
     """Every fold's one-vs-one problems over class-sorted slots, one batch for the solver."""
     n_folds = len(weights)
-    pairs = pair_layout(y_enc, k)
+    pairs = pair_layout(y_enc, k, mesh)
     slot = pairs.slot
     fold_of_slot = pad_to(fold_of_sample[pairs.order], pairs.n_cols, value=-1)
     cls_pad = pad_to(pairs.class_of_slot, pairs.n_cols)
@@ -125,7 +152,7 @@ def _grid_layout(y_enc: np.ndarray, k: int, fold_of_sample: np.ndarray,
 
 def _solve_grid(X, lay: _GridLayout, gammas: list[float], C_values: np.ndarray, k: int, *,
                 kernel: str, degree: int, coef0: float, tol: float, max_iter: int,
-                working_set_size: int, dtype: str, grid_batch: int | None):
+                working_set_size: int, dtype: str, grid_batch: int | None, mesh: Mesh):
     """(scores, SMO steps, gaps) of every grid point from one `_grid_scores` call."""
     n_folds, m = lay.n_folds, lay.y_all.shape[1]
     q = working_set_size // 2 * 2
@@ -135,9 +162,9 @@ def _solve_grid(X, lay: _GridLayout, gammas: list[float], C_values: np.ndarray, 
     fdt = np.float64 if dtype == "float64" else np.float32
     pairs = lay.pairs
     with x64(dtype == "float64"):
-        X_cols = pad_to(pad_features(np.asarray(X[pairs.order], fdt)), pairs.n_cols)
+        X_rows = pad_to(pad_features(np.asarray(X[pairs.order], fdt)), pairs.n_rows)
         return _grid_scores(
-            jnp.asarray(X_cols), jnp.asarray(gammas, fdt), jnp.asarray(C_values, fdt), coef0,
+            shard_rows(X_rows, mesh), jnp.asarray(gammas, fdt), jnp.asarray(C_values, fdt), coef0,
             jnp.asarray(lay.y_all, fdt), jnp.asarray(-(lay.y_all != 0).astype(fdt)),
             jnp.asarray(lay.c_unit, fdt),
             jnp.asarray(np.tile(pairs.seg, (n_folds, 1)), jnp.int32),
@@ -145,8 +172,8 @@ def _solve_grid(X, lay: _GridLayout, gammas: list[float], C_values: np.ndarray, 
             jnp.asarray(pad_to(pairs.class_of_slot, pairs.n_rows)),
             jnp.asarray(lay.fold_of_slot), jnp.asarray(pairs.first), jnp.asarray(pairs.second),
             tol, NO_LIMIT if max_iter == -1 else max_iter,
-            kind=kernel, degree=int(degree), L=pairs.L, q=q if m > q else m,
-            n_rows=pairs.n_rows, k=k, n_folds=n_folds, grid_batch=min(int(grid_batch), n_points))
+            mesh=mesh, kind=kernel, degree=int(degree), L=pairs.L, q=q if m > q else m,
+            n_cols=pairs.n_cols, k=k, n_folds=n_folds, grid_batch=min(int(grid_batch), n_points))
 
 
 def _grid_results(C_values: np.ndarray, gammas: list[float], scores, steps, gap, tol: float,
@@ -171,26 +198,29 @@ def fit_grid(X, y, *, C: Sequence[float], gamma: Sequence[float | str], kernel: 
              degree: int = 3, coef0: float = 0.0, cv: int | Any = 5, tol: float = 1e-3,
              class_weight: dict | str | None = None, max_iter: int = -1,
              working_set_size: int = 4096, dtype: str = "float32",
-             grid_batch: int | None = None) -> dict[str, Any]:
+             grid_batch: int | None = None, n_devices: int | None = None) -> dict[str, Any]:
     """Cross-validated accuracy of SVC(C=c, gamma=g) for every c in C and g in gamma.
 
     cv: number of StratifiedKFold splits (unshuffled, as GridSearchCV uses) or a splitter
     whose test folds partition the data. gamma may hold 'scale' / 'auto', resolved on all of X.
     Returns test_scores (folds, len(C), len(gamma)), mean_test_score, std_test_score,
     best_params, and n_iter / converged per fit. grid_batch: grid points solved at once
-    (default 1 on CPU, all on accelerators).
+    (default 1 on CPU, all on accelerators). n_devices: devices the kernel's rows are split
+    over (None: all), as SVC's.
     """
     est = SVC(kernel=kernel, degree=degree, coef0=coef0, tol=tol, class_weight=class_weight,
-              max_iter=max_iter, working_set_size=working_set_size, dtype=dtype)
+              max_iter=max_iter, working_set_size=working_set_size, dtype=dtype,
+              n_devices=n_devices)
     X, y, C_values, gammas = _checked_grid(est, X, y, C, gamma)
     classes, y_enc = np.unique(y, return_inverse=True)
     k = len(classes)
     if k < 2:
         raise ValueError(f"The number of classes has to be greater than one; got {k} class")
     fold_of_sample, weights = _fold_weights(X, y, classes, cv, class_weight)
-    layout = _grid_layout(y_enc, k, fold_of_sample, weights)
+    mesh = est._mesh()
+    layout = _grid_layout(y_enc, k, fold_of_sample, weights, mesh)
     scores, steps, gap = _solve_grid(
         X, layout, gammas, C_values, k, kernel=kernel, degree=degree, coef0=coef0, tol=tol,
         max_iter=max_iter, working_set_size=working_set_size, dtype=dtype,
-        grid_batch=grid_batch)
+        grid_batch=grid_batch, mesh=mesh)
     return _grid_results(C_values, gammas, scores, steps, gap, tol, layout.n_folds)

@@ -14,14 +14,29 @@ from jax import lax
 BUILTIN_KERNELS = ("linear", "poly", "rbf", "sigmoid")
 
 
-def base(A: jax.Array, B: jax.Array, kind: str) -> jax.Array:
-    """A @ B.T, or squared Euclidean distances for rbf."""
+def base(A: jax.Array, B: jax.Array, kind: str, sq_a=None, sq_b=None) -> jax.Array:
+    """A @ B.T, or squared Euclidean distances for rbf (from the rows' squared norms sq_a,
+    sq_b when given, see `row_norms`)."""
     dot = A @ B.T
     if kind != "rbf":
         return dot
-    sq_a = jnp.sum(A * A, axis=1)
-    sq_b = jnp.sum(B * B, axis=1)
+    sq_a = jnp.sum(A * A, axis=1) if sq_a is None else sq_a
+    sq_b = jnp.sum(B * B, axis=1) if sq_b is None else sq_b
     return jnp.maximum(sq_a[:, None] + sq_b[None, :] - 2 * dot, 0)
+
+
+def row_norms(X: jax.Array) -> jax.Array:
+    """Squared row norms, computed once for all rows: a block of rows takes its slice, so the
+    kernel between any rows has the same value whichever block (or device) computes it."""
+    return lax.optimization_barrier(jnp.sum(X * X, axis=1))
+
+
+def kernel_rows(X: jax.Array, sq: jax.Array, start, n: int, cols: jax.Array, sq_cols,
+                kind: str, gamma, coef0, degree: int) -> jax.Array:
+    """kernel(X[start:start + n], cols) with the norms sq of X's rows and sq_cols of cols."""
+    rows = lax.dynamic_slice_in_dim(X, start, n)
+    sq_rows = lax.dynamic_slice_in_dim(sq, start, n) if kind == "rbf" else None
+    return finish(base(rows, cols, kind, sq_rows, sq_cols), kind, gamma, coef0, degree)
 
 
 def base_diag(A: jax.Array, kind: str) -> jax.Array:
@@ -60,16 +75,17 @@ def symmetric_gram(X, n_cols: int, kind: str, gamma, coef0, degree: int, blocks:
     largest matmul.
     """
     n = X.shape[0]
+    sq = row_norms(X)
     if blocks <= 1 or n % blocks:
-        K = kernel(X, X, kind, gamma, coef0, degree)
+        K = kernel_rows(X, sq, 0, n, X, sq, kind, gamma, coef0, degree)
         return jnp.pad(K, ((0, 0), (0, n_cols - n)))
     b = n // blocks
-    parts = [X[i * b:(i + 1) * b] for i in range(blocks)]
     # Tiles written into one buffer (in place under jit): peak memory ~ the matrix + a tile.
     K = jnp.zeros((n, n_cols), X.dtype)
     for i in range(blocks):
         for j in range(i, blocks):
-            tile = kernel(parts[i], parts[j], kind, gamma, coef0, degree)
+            tile = kernel_rows(X, sq, i * b, b, X[j * b:(j + 1) * b], sq[j * b:(j + 1) * b],
+                               kind, gamma, coef0, degree)
             K = lax.dynamic_update_slice(K, tile, (i * b, j * b))
             if j > i:
                 K = lax.dynamic_update_slice(K, tile.T, (j * b, i * b))

@@ -13,6 +13,14 @@ problem, solve that subproblem on-chip with libsvm's SMO (second-order pair sele
 has no more than q variables the working set is the whole problem, no kernel block is
 gathered, and the inner SMO reads kernel rows straight from the cached matrix.
 All problems run in one compiled call (vmap); converged ones idle as no-ops.
+
+Devices: the kernel's rows (the slots' samples) are split over a 1-D mesh (gdm.utils.devices;
+a mesh of one device runs the same code) under `jax.shard_map`. Every device runs the same SMO
+steps on the same replicated state; a kernel row is read on the device that holds it and
+summed with the others' exact zeros, and the gradient update's product with K is computed
+column block by column block on the devices holding those rows (K is symmetric). Each kernel
+value and gradient entry is so computed whole on one device, the same way for every device
+count, and every device count gives the same solution.
 """
 
 from __future__ import annotations
@@ -23,8 +31,14 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
+
+from gdm.utils.devices import AXIS
 
 TAU = 1e-12  # libsvm's floor for a non-positive curvature
+ROWS = P(AXIS)  # kernel rows / samples split over the devices
+REPLICATED = P()  # the same on every device
 
 
 class Problems(NamedTuple):
@@ -137,74 +151,139 @@ def _finish(prob: Problems, alpha, grad, steps, outer):
     return Solution(alpha, grad, steps, gap, rho, objective, outer)
 
 
-@partial(jax.jit, static_argnames=("L", "q", "max_inner"))
-def solve(K: jax.Array, diag: jax.Array, prob: Problems, *, L: int, q: int, tol,
-          max_iter, inner_ratio=0.1, max_inner: int = 0) -> Solution:
-    """Solves every problem in `prob` against the cached kernel K (rows x columns).
+def _offset(n_local: int):
+    """Slot of this device's first kernel row."""
+    return lax.axis_index(AXIS) * n_local
 
-    K[r, c] is the kernel between slot r and column slot c (K[:, :rows] symmetric); diag
-    holds K(c, c) for every column. q is the working-set size (even); problems with at most q
-    variables are solved whole by the inner SMO.
+
+def _own_rows(slots, n_local: int):
+    """(this device's local row of each slot, clipped; whether the device holds it)."""
+    local = slots - _offset(n_local)
+    return jnp.clip(local, 0, n_local - 1), (local >= 0) & (local < n_local)
+
+
+def _from_owner(mine, values):
+    """Each value from the device that holds its row: the others add exact zeros."""
+    return lax.psum(jnp.where(mine, values, 0), AXIS)
+
+
+def sharded(local, mesh: Mesh, in_specs, out_specs=REPLICATED):
+    """`local` run on every device of the mesh (jax.shard_map over AXIS)."""
+    # check_vma=False: psum / all_gather results are equal on every device but typed as
+    # varying, so the replicated (P()) solution would otherwise be refused.
+    return jax.shard_map(local, mesh=mesh, in_specs=in_specs, out_specs=out_specs,
+                         check_vma=False)
+
+
+def gradient_columns(rows_times, dbeta, n_cols: int):
+    """dbeta @ K for (P, n_rows) coefficient changes, from this device's kernel rows.
+
+    K[:n_rows, :n_rows] is symmetric, so a device's rows are the columns of its own slots:
+    `rows_times(dbeta.T)` gives them (n_local, P) as K_rows @ dbeta.T, each a full reduction
+    on one device; they are gathered and the zero columns past the slots appended.
     """
-    P, m = prob.y.shape
+    cols = lax.all_gather(rows_times(dbeta.T), AXIS, axis=0, tiled=True).T
+    return jnp.pad(cols, ((0, 0), (0, n_cols - cols.shape[1])))
+
+
+def solve_local(K: jax.Array, diag: jax.Array, prob: Problems, *, L: int, q: int, tol,
+                max_iter, inner_ratio=0.1, max_inner: int = 0) -> Solution:
+    """`solve` on one device of the mesh (inside `jax.shard_map` over AXIS): K holds this
+    device's kernel rows (slots offset .. offset + n_local, all columns), every other input
+    and the solution are the same on every device."""
     slot = slots_of(prob.starts, L)
-    alpha0 = jnp.zeros_like(prob.p)
-    grad0 = prob.p
-    if m <= q:
+    n_local, n_cols = K.shape
+    if prob.y.shape[1] <= q:
         return _solve_whole(K, diag, prob, slot, L, tol, max_iter)
 
     def block(s_ws):
-        return K[s_ws[:, :, None], s_ws[:, None, :]]
+        r, mine = _own_rows(s_ws, n_local)
+        return _from_owner(mine[:, :, None], K[r[:, :, None], s_ws[:, None, :]])
 
     def apply(dbeta):
-        return dbeta @ K
+        return gradient_columns(lambda b: K[:, :dbeta.shape[1]] @ b, dbeta, n_cols)
 
-    return _solve_decomposed(block, apply, K.shape[0], diag, prob, slot, q, tol, max_iter,
-                             inner_ratio, max_inner or 4 * q, alpha0, grad0)
-
-
-@partial(jax.jit, static_argnames=("kind", "degree", "n_rows", "L", "q", "chunk", "max_inner"))
-def solve_uncached(X_cols: jax.Array, gamma, coef0, diag: jax.Array, prob: Problems, *,
-                   kind: str, degree: int, n_rows: int, L: int, q: int, chunk: int, tol,
-                   max_iter, inner_ratio=0.1, max_inner: int = 0) -> Solution:
-    """`solve` without the kernel matrix, for when it exceeds the memory budget.
-
-    Always decomposes (q < variables): working-set blocks are computed from the samples
-    (P q^2 d), and the gradient update recomputes kernel rows in blocks of `chunk` rows,
-    so memory stays at chunk x columns instead of rows x columns.
-    """
-    from gdm.svm import _kernels  # local: keeps the solver free of kernel details otherwise
-
-    P, m = prob.y.shape
-    slot = slots_of(prob.starts, L)
-    n_blocks = -(-n_rows // chunk)
-    X_pad = jnp.pad(X_cols[:n_rows], ((0, n_blocks * chunk - n_rows), (0, 0)))
-
-    def block(s_ws):
-        return jax.vmap(lambda s: _kernels.kernel(X_cols[s], X_cols[s], kind, gamma, coef0,
-                                                  degree))(s_ws)
-
-    def apply(dbeta):
-        dbeta = jnp.pad(dbeta, ((0, 0), (0, n_blocks * chunk - n_rows)))
-
-        def add_block(b, acc):
-            rows = lax.dynamic_slice_in_dim(X_pad, b * chunk, chunk)
-            coef = lax.dynamic_slice_in_dim(dbeta, b * chunk, chunk, axis=1)
-            return acc + coef @ _kernels.kernel(rows, X_cols, kind, gamma, coef0, degree)
-
-        return lax.fori_loop(0, n_blocks, add_block,
-                             jnp.zeros((P, X_cols.shape[0]), X_cols.dtype))
-
+    n_rows = n_local * lax.axis_size(AXIS)
     return _solve_decomposed(block, apply, n_rows, diag, prob, slot, q, tol, max_iter,
                              inner_ratio, max_inner or 4 * q, jnp.zeros_like(prob.p), prob.p)
 
 
+@partial(jax.jit, static_argnames=("mesh", "L", "q", "max_inner"))
+def solve(K: jax.Array, diag: jax.Array, prob: Problems, *, mesh: Mesh, L: int, q: int, tol,
+          max_iter, inner_ratio=0.1, max_inner: int = 0) -> Solution:
+    """Solves every problem in `prob` against the cached kernel K (rows x columns).
+
+    K[r, c] is the kernel between slot r and column slot c (K[:, :rows] symmetric, zero
+    columns past the rows), its rows split over the mesh's devices; diag holds K(c, c) for
+    every column. q is the working-set size (even); problems with at most q variables are
+    solved whole by the inner SMO. Every device runs the same SMO steps on the same
+    (replicated) state; a kernel row comes from the device that holds it.
+    """
+    def local(K, diag, prob, tol, max_iter, inner_ratio):
+        return solve_local(K, diag, prob, L=L, q=q, tol=tol, max_iter=max_iter,
+                           inner_ratio=inner_ratio, max_inner=max_inner)
+
+    return sharded(local, mesh, (ROWS, P(), P(), P(), P(), P()))(
+        K, diag, prob, tol, max_iter, inner_ratio)
+
+
+@partial(jax.jit, static_argnames=("mesh", "kind", "degree", "n_cols", "L", "q", "chunk",
+                                   "max_inner"))
+def solve_uncached(X_rows: jax.Array, gamma, coef0, diag: jax.Array, prob: Problems, *,
+                   mesh: Mesh, kind: str, degree: int, n_cols: int, L: int, q: int,
+                   chunk: int, tol, max_iter, inner_ratio=0.1, max_inner: int = 0) -> Solution:
+    """`solve` without the kernel matrix, for when it exceeds the memory budget.
+
+    X_rows holds the slots' samples, split by rows over the mesh. Always decomposes
+    (q < variables): working-set blocks are computed from the samples (P q^2 d), and the
+    gradient update recomputes each device's kernel rows K(x_r, X) in blocks of `chunk`
+    rows, so memory stays at chunk x rows per device instead of rows x columns.
+    """
+    from gdm.svm import _kernels  # local: keeps the solver free of kernel details otherwise
+
+    def local(X_local, gamma, coef0, diag, prob, tol, max_iter, inner_ratio):
+        X_all = lax.all_gather(X_local, AXIS, axis=0, tiled=True)
+        n_rows, n_local = X_all.shape[0], X_local.shape[0]
+        X_cols = jnp.pad(X_all, ((0, n_cols - n_rows), (0, 0)))
+        n_blocks = -(-n_local // chunk)
+        sq = _kernels.row_norms(X_all)
+        extra = ((0, n_blocks * chunk - n_local),)
+        X_pad, sq_pad = jnp.pad(X_all, extra + ((0, 0),)), jnp.pad(sq, extra)
+        offset = _offset(n_local)
+        sq_cols = jnp.pad(sq, (0, n_cols - n_rows))
+
+        def block(s_ws):
+            def one(s):
+                b = _kernels.base(X_cols[s], X_cols[s], kind, sq_cols[s], sq_cols[s])
+                return _kernels.finish(b, kind, gamma, coef0, degree)
+            return jax.vmap(one)(s_ws)
+
+        def rows_times(b):  # K(X_local, X_all) @ b, kernel rows recomputed per block
+            def one_block(i, out):
+                part = _kernels.kernel_rows(X_pad, sq_pad, offset + i * chunk, chunk, X_all,
+                                            sq, kind, gamma, coef0, degree) @ b
+                return lax.dynamic_update_slice_in_dim(out, part, i * chunk, axis=0)
+
+            out = jnp.zeros((n_blocks * chunk, b.shape[1]), b.dtype)
+            return lax.fori_loop(0, n_blocks, one_block, out)[:n_local]
+
+        return _solve_decomposed(block, lambda d: gradient_columns(rows_times, d, n_cols),
+                                 n_rows, diag, prob, slots_of(prob.starts, L), q, tol,
+                                 max_iter, inner_ratio, max_inner or 4 * q,
+                                 jnp.zeros_like(prob.p), prob.p)
+
+    return sharded(local, mesh, (ROWS,) + (P(),) * 7)(
+        X_rows, gamma, coef0, diag, prob, tol, max_iter, inner_ratio)
+
+
 def _solve_whole(K, diag, prob, slot, L, tol, max_iter):
+    n_local = K.shape[0]
+
     def one(y, p, C, starts, slot_p):
         def row(i):
-            s = slot_p[i]
-            return jnp.concatenate(
-                [lax.dynamic_slice(K, (s, c0), (1, L))[0] for c0 in starts])
+            r, mine = _own_rows(slot_p[i], n_local)
+            return _from_owner(mine, jnp.concatenate(
+                [lax.dynamic_slice(K, (r, c0), (1, L))[0] for c0 in starts]))
         return _smo(row, diag[slot_p], y, C, jnp.zeros_like(p), p, tol, max_iter)
 
     alpha, grad, steps = jax.vmap(one)(prob.y, prob.p, prob.C, prob.starts, slot)
