@@ -25,20 +25,13 @@ digits 0.0086 s on 1 device, 0.032 s on 4, scikit-learn 0.0078 s; blobs 20k x 64
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
-import subprocess
-import sys
 
 import numpy as np
 
 from experiments.benchmarks import common
+from experiments.benchmarks.devices import REPEATS, median_time, run_devices, worker
 
 K = 5
-REPEATS = 5
-RESULT = "RESULT "
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLUMNS = ["dataset", "n_train", "n_query", "devices", "shards", "predict_cold_s", "predict_s",
            "sk_predict_s", "ratio_sk", "ratio_1dev", "fit_s", "n_different",
            "n_different_1dev", "accuracy"]
@@ -59,12 +52,6 @@ def datasets():
     yield "blobs_20k", x[:20_000], y[:20_000], x[20_000:], y[20_000:]
 
 
-def median_time(fn, *args) -> tuple[object, float]:
-    """(fn(*args), the median seconds of REPEATS calls)."""
-    runs = [common.timed(lambda: fn(*args)) for _ in range(REPEATS)]
-    return runs[-1][0], statistics.median(seconds for _, seconds in runs)
-
-
 def time_ours(name: str, xtr, ytr, xte) -> dict:
     """Fit, cold and warm predict of gdm's classifier on all devices of this process."""
     from gdm.neighbors import KNeighborsClassifier
@@ -78,35 +65,17 @@ def time_ours(name: str, xtr, ytr, xte) -> dict:
                 predict_cold_s=cold_s, predict_s=warm_s, predictions=pred.tolist())
 
 
-def worker() -> None:
-    """Fits and predicts every data set on all devices of this process; prints one JSON line."""
-    import jax
-
-    rows = [time_ours(name, xtr, ytr, xte) for name, xtr, ytr, xte, _ in datasets()]
-    print(RESULT + json.dumps(dict(jax_devices=str(jax.devices()), rows=rows)), flush=True)
-
-
-def run_devices(n_devices: int) -> dict:
-    env = {**os.environ, "JAX_PLATFORMS": "cpu",
-           "XLA_FLAGS": f"--xla_force_host_platform_device_count={n_devices}"}
-    proc = subprocess.run([sys.executable, "-m", "experiments.benchmarks.knn_devices",
-                           "--worker"], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, check=True)
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT))
-    return json.loads(line[len(RESULT):])
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", default="1,4", help="comma-separated device counts")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        return worker()
+        return worker(time_ours, datasets())
     from sklearn.neighbors import KNeighborsClassifier as SkKNN
 
     counts = [int(c) for c in args.devices.split(",")]
-    runs = {n: run_devices(n) for n in counts}
+    runs = {n: run_devices("experiments.benchmarks.knn_devices", n) for n in counts}
     rows = []
     for i, (_, xtr, ytr, xte, yte) in enumerate(datasets()):
         sk_pred, sk_s = median_time(SkKNN(K).fit(xtr, ytr).predict, xte)

@@ -29,15 +29,11 @@ scikit-learn 0.295 s; predict 0.022 s, 0.012 s, scikit-learn 0.153 s.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 
 from experiments.benchmarks import common
-from experiments.benchmarks.knn_devices import REPEATS, REPO_ROOT, RESULT, median_time
+from experiments.benchmarks.devices import REPEATS, median_time, run_devices, worker
 
 COLUMNS = ["dataset", "n_train", "n_test", "devices", "fit_cold_s", "fit_s", "sk_fit_s",
            "fit_ratio_sk", "fit_ratio_1dev", "predict_cold_s", "predict_s", "sk_predict_s",
@@ -75,24 +71,6 @@ def time_ours(name: str, xtr, ytr, xte) -> dict:
                 dual_coef=model.dual_coef_.tolist())
 
 
-def worker() -> None:
-    """Fits and predicts every data set on all devices of this process; prints one JSON line."""
-    import jax
-
-    rows = [time_ours(name, xtr, ytr, xte) for name, xtr, ytr, xte, _ in datasets()]
-    print(RESULT + json.dumps(dict(jax_devices=str(jax.devices()), rows=rows)), flush=True)
-
-
-def run_devices(n_devices: int) -> dict:
-    env = {**os.environ, "JAX_PLATFORMS": "cpu",
-           "XLA_FLAGS": f"--xla_force_host_platform_device_count={n_devices}"}
-    proc = subprocess.run([sys.executable, "-m", "experiments.benchmarks.svm_devices",
-                           "--worker"], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, check=True)
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT))
-    return json.loads(line[len(RESULT):])
-
-
 def _against_first(r: dict, first: dict) -> dict:
     """Prediction and dual-coefficient differences from the first device count's run."""
     same_support = r["support"] == first["support"]
@@ -110,11 +88,11 @@ def main(argv=None) -> None:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        return worker()
+        return worker(time_ours, datasets())
     from sklearn.svm import SVC as SkSVC
 
     counts = [int(c) for c in args.devices.split(",")]
-    runs = {n: run_devices(n) for n in counts}
+    runs = {n: run_devices("experiments.benchmarks.svm_devices", n) for n in counts}
     rows = []
     for i, (_, xtr, ytr, xte, yte) in enumerate(datasets()):
         peer = SkSVC()
