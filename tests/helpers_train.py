@@ -107,3 +107,15 @@ def run_tiny(runner, name: str, tmp_path_factory):
     directory: the module-scoped run an experiment's tests share."""
     workdir = tmp_path_factory.mktemp(name)
     return runner.run(experiment_config(name), str(workdir)), workdir
+
+
+def run_on_cpu_devices(script: str, n_devices: int = 4, timeout: float = 300) -> str:
+    """stdout of `python -c script` in a process with n_devices forced CPU devices (JAX fixes
+    the device count at start-up, so it takes a process of its own); fails on a non-zero
+    exit with the process's stderr."""
+    env = {**os.environ, "JAX_PLATFORMS": "cpu",
+           "XLA_FLAGS": f"--xla_force_host_platform_device_count={n_devices}"}
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout

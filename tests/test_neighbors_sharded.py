@@ -6,16 +6,13 @@ estimator with n_devices=1 in that process. Both are also checked against scikit
 NumPy brute force that breaks ties by index.
 """
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
 from gdm.neighbors import KNeighborsClassifier
-from tests.conftest import REPO
+from tests.helpers_train import run_on_cpu_devices
 
 SCRIPT = textwrap.dedent("""
     import pickle
@@ -80,12 +77,7 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_four_devices_give_the_one_device_neighbours():
-    env = {**os.environ, "JAX_PLATFORMS": "cpu",
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert "CHECKED 8" in proc.stdout
+    assert "CHECKED 8" in run_on_cpu_devices(SCRIPT, 4)
 
 
 def test_more_devices_than_the_process_has_raise():

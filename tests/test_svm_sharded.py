@@ -6,9 +6,6 @@ estimator with n_devices=1 in that process. The solver's entry points are wrappe
 how their kernel rows, samples and test rows are placed.
 """
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -16,7 +13,7 @@ import pytest
 from sklearn.utils._param_validation import InvalidParameterError
 
 from gdm.svm import SVC
-from tests.conftest import REPO
+from tests.helpers_train import run_on_cpu_devices
 
 SCRIPT = textwrap.dedent("""
     import pickle
@@ -84,12 +81,7 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_four_devices_give_the_one_device_machines():
-    env = {**os.environ, "JAX_PLATFORMS": "cpu",
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert "CHECKED 6" in proc.stdout
+    assert "CHECKED 6" in run_on_cpu_devices(SCRIPT, 4)
 
 
 def test_bad_device_counts_raise():
