@@ -28,11 +28,10 @@ training starts from, is the untrained baseline. Then:
                the input pixels, conv1 (ReLU, 2x2 max-pooled, flattened) and conv2 (ReLU,
                pooled, flattened: the input of the first dense layer), of every trained and
                every initial network; test accuracy on the held-out split.
-Comparisons are paired over seeds (each trained network against its own initialization):
-"better" means a mean difference over two standard errors (gdm.runners.findings.paired).
-1 - circular variance is the index the findings read: it is exactly 0 for any kernel unchanged
-by 90-degree rotations, whereas (max - min) / (max + min) gives 0.26 for an isotropic Gaussian
-on the 5x5 grid (the grid's axis-vs-diagonal difference) and 0.74 for random kernels.
+Comparisons are paired over seeds: "better" means a mean difference over two standard errors
+(gdm.runners.findings.paired). The findings read 1 - circular variance: 0 for any kernel
+unchanged by 90-degree rotations, where (max - min) / (max + min) gives an isotropic Gaussian
+0.26 on the 5x5 grid.
 
 Measured (default config: digits, 1,437 training / 360 test images upsampled to 16x16, 4
 networks x 300 Adam steps of 32 images, one vmapped call; networks' test accuracy 0.972-0.981;
