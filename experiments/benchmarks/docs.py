@@ -68,13 +68,28 @@ HMM = [col("model", "model"), col("hmmlearn impl.", "implementation"),
 RBM = [col("data", "dataset"), col("implementation", "impl"), col("hidden", "hidden"),
        col("epochs", "epochs"), col("fit warm (s)", "fit_warm_s"),
        col("pseudo-likelihood", "pseudo_likelihood")]
+KNN_DEVICES = [col("data", "dataset"), col("devices", "devices"),
+               col("predict warm (s)", "predict_s"), col("sklearn (s)", "sk_predict_s"),
+               col("ratio", "ratio_sk"), col("vs 1 device", "ratio_1dev"),
+               col("predictions differing from 1 device", "n_different_1dev")]
+SVM_DEVICES = [col("data", "dataset"), col("devices", "devices"), col("fit warm (s)", "fit_s"),
+               col("sklearn fit (s)", "sk_fit_s"), col("fit vs 1 device", "fit_ratio_1dev"),
+               col("predict warm (s)", "predict_s"),
+               col("dual_coef_ diff. from 1 device", "dual_coef_diff_1dev")]
+USER = [col("estimator", "estimator"), col("peer", "peer"),
+        col("first process (s)", "first_process_s"),
+        col("second process (s)", "cache_process_s"), col("peer process (s)", "peer_process_s"),
+        col("ratio first", "ratio_first"), col("ratio second", "ratio_cache"),
+        col("import (s)", "import_s"), col("peer import (s)", "peer_import_s"),
+        col("programs compiled", "compile_count")]
 
 TABLES: dict[str, tuple[str, list[Column]]] = {
     "svm": ("svm", SVM), "knn": ("knn", KNN), "knn_gpu": ("knn_gpu", KNN),
     "logreg": ("logreg", LOGREG), "logreg_gpu": ("logreg_gpu", LOGREG),
     "naive_bayes": ("naive_bayes", NAIVE_BAYES), "forest": ("forest", FOREST),
     "forest_gpu": ("forest_gpu", FOREST), "hmm": ("hmm", HMM), "hmm_1000": ("hmm_1000", HMM),
-    "hmm_gpu": ("hmm_gpu", HMM), "rbm": ("rbm", RBM),
+    "hmm_gpu": ("hmm_gpu", HMM), "rbm": ("rbm", RBM), "user": ("user", USER),
+    "knn_devices": ("knn_devices", KNN_DEVICES), "svm_devices": ("svm_devices", SVM_DEVICES),
 }
 
 
