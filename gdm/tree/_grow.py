@@ -48,6 +48,7 @@ from jax import lax
 
 from gdm.tree._plan import ProgramPlan
 from gdm.tree._sampling import draws_suffice, sample_features
+from gdm.tree._shard import across, shard_samples
 from gdm.tree._split_search import gather_bins, weight_of
 from gdm.tree._step_search import Splits, step_splits
 from gdm.utils.compiler import FAST_COMPILE, FAST_MIN_MAX, NATIVE_FUSIONS, WIDE_VECTORS
@@ -154,9 +155,10 @@ def _initial_state(t: _Tree) -> dict:
     """The growth state holding the root alone: its stats, and in the queue if it can grow
     (every sample of positive weight then waits at queue position 0)."""
     K, M, S1 = t.plan.node_chunk, t.plan.capacity, t.plan.n_channels + 1
-    root = jnp.zeros(S1, jnp.float32).at[t.ids.ravel()].add(t.vals.ravel())
+    sharded = t.plan.n_devices > 1
+    root = across(jnp.zeros(S1, jnp.float32).at[t.ids.ravel()].add(t.vals.ravel()), sharded)
     if not t.plan.counted:
-        root = root.at[-1].set(t.count.sum())
+        root = root.at[-1].set(across(t.count.sum(), sharded))
     root_imp = impurity(root, t.plan.criterion)
     root_grows = _can_grow(t, root, root_imp, 0)
     return dict(
@@ -190,8 +192,8 @@ def _sizes(t: _Tree, s: dict) -> tuple[jax.Array, jax.Array, jax.Array]:
     needs no top_k fallback: what `choose_search` picks the step's search from."""
     suffice = draws_suffice(t.key, _queued(t, s)[1], t.feature_ok, t.plan.k,
                             t.bounds[4].astype(jnp.int32))
-    return (_frontier(t, s)[1].sum(), jnp.minimum(s["qtail"] - s["qhead"], t.plan.node_chunk),
-            suffice)
+    n_active = across(_frontier(t, s)[1].sum(), t.plan.n_devices > 1)
+    return n_active, jnp.minimum(s["qtail"] - s["qhead"], t.plan.node_chunk), suffice
 
 
 def _split_children(t: _Tree, s: dict, valid: jax.Array, nodes: jax.Array, feats: jax.Array,
@@ -208,8 +210,9 @@ def _split_children(t: _Tree, s: dict, valid: jax.Array, nodes: jax.Array, feats
                .astype(jnp.int32) <= best_b[local])
     child_stats = jnp.stack([best_left, node_total - best_left], 1)          # (K, 2, S)
     if not counted:
-        child_count = jnp.zeros((K, 2), jnp.float32).at[
-            local, jnp.where(go_left, 0, 1)].add(jnp.where(active, t.count, 0.0))
+        child_count = across(jnp.zeros((K, 2), jnp.float32).at[
+            local, jnp.where(go_left, 0, 1)].add(jnp.where(active, t.count, 0.0)),
+            t.plan.n_devices > 1)
         child_stats = jnp.concatenate([child_stats, child_count[..., None]], axis=-1)
     child_imp = impurity(child_stats, t.plan.criterion)
     child_depth = s["depth"][nodes] + 1
@@ -371,13 +374,24 @@ def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok:
     plan.vmap_trees: in lockstep, vmapped (GPU / TPU, and toy problems, where a step is tiny
     and per-step overhead dominates) or one after another with `lax.map` (real problems on CPU:
     vmapped scatters are several times slower per entry on XLA:CPU, and one tree's working set
-    stays in cache)."""
+    stays in cache).
+
+    plan.n_devices > 1: the samples (xb's sample axis, target, weights' second axis) are split
+    over that many devices, their histograms summed across them (`gdm.tree._shard`)."""
+    grow = partial(_grow_batch, plan=plan)
+    if plan.n_devices > 1:
+        grow = shard_samples(grow, plan.n_devices, plan.by_feature)
+    return fitted_arrays(grow(xb, target, weights, feature_ok, keys, limits), edges,
+                         plan.criterion)
+
+
+def _grow_batch(xb, target, weights, feature_ok, keys, limits, plan: ProgramPlan) -> Trees:
+    """The trees of `grow_trees`, on one device's samples (all of them, or its block when
+    plan.n_devices > 1, `gdm.tree._shard`)."""
     if plan.vmap_trees:
-        trees = _grow_lockstep(xb, target, weights, feature_ok, keys, limits, plan)
-    else:
-        trees = lax.map(lambda wk: _grow_one(xb, target, wk[0], feature_ok, wk[1], limits,
-                                             plan), (weights, keys))
-    return fitted_arrays(trees, edges, plan.criterion)
+        return _grow_lockstep(xb, target, weights, feature_ok, keys, limits, plan)
+    return lax.map(lambda wk: _grow_one(xb, target, wk[0], feature_ok, wk[1], limits, plan),
+                   (weights, keys))
 
 
 _grow_fast = jax.jit(grow_trees, static_argnames=("plan",),

@@ -5,6 +5,10 @@ histograms, a group of sampled-feature slots at a time; its cost is the bin scan
 a node of 5 samples as for one of 5,000. `best_splits_compact`, for steps whose nodes hold few
 samples in all (deep in the tree, most steps), keeps only the (node, bin) cells that hold
 samples, so the scan costs what the samples do, not nodes x bins.
+
+`sharded`: the samples are split over a mesh of devices (`gdm.tree._shard`); each device
+builds its samples' partial histograms (and, in the compact search, occupied cells and node
+totals), combined across the devices before the scan, so every device finds the same splits.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from gdm.tree._shard import across
 from gdm.utils.compiler import on_accelerator
 
 
@@ -126,7 +131,7 @@ def gather_bins(xb: jax.Array, rows: jax.Array, feats: jax.Array, by_feature: bo
 
 
 def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion, n_nodes,
-                n_bins, n_stats, group, counted, by_feature):
+                n_bins, n_stats, group, counted, by_feature, sharded=False):
     """Best (score, feature slot, bin, left stats) per node of a growth step, and node totals.
 
     `group` sampled-feature slots at a time (a `lax.fori_loop` over the k_used slots): the
@@ -154,7 +159,7 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
         index = jnp.where(keep, index, G * K * S1 * B)                   # dropped
         hist = jnp.zeros(G * K * S1 * B, jnp.float32).at[index.ravel()].add(
             jnp.broadcast_to(vals, index.shape).ravel(), mode="drop")
-        left = _cumsum_bins(hist.reshape(G, K, S1, B))
+        left = _cumsum_bins(across(hist, sharded).reshape(G, K, S1, B))
         total = left[..., -1:]
         score = _scored(left, total, limits, criterion, counted)                 # (G, K, B)
         s, j, b = _first_max(score)
@@ -171,14 +176,17 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
 
 
 
-def _occupancy(cell: jax.Array, n_cells: int) -> tuple[jax.Array, jax.Array]:
+def _occupancy(cell: jax.Array, n_cells: int,
+               sharded: bool = False) -> tuple[jax.Array, jax.Array]:
     """Occupancy bits of the cells in each row of cell (G, W) (entries of n_cells or more are
-    ignored), packed 32 to a word, and the number of occupied cells before each word: what
-    `_rank` numbers cells with, 32 times less to sum than a cumulative sum over all cells."""
+    ignored; `sharded`: cells occupied on any device), packed 32 to a word, and the number of
+    occupied cells before each word: what `_rank` numbers cells with, 32 times less to sum
+    than a cumulative sum over all cells."""
     G = cell.shape[0]
     n_words = -(-n_cells // 512) * 16  # whole blocks of `_cumsum_bins`
     bits = jnp.zeros((G, n_words * 32 + 1), jnp.uint8).at[
         jnp.arange(G)[:, None], jnp.minimum(cell, n_cells)].set(1, mode="drop")[:, :n_words * 32]
+    bits = across(bits, sharded, lax.pmax)
     words = (bits.reshape(G, n_words, 32).astype(jnp.uint32)
              << jnp.arange(32, dtype=jnp.uint32)).sum(-1)
     counts = lax.population_count(words).astype(jnp.float32)
@@ -200,7 +208,7 @@ def _occupied_rank(cell: jax.Array, n_cells: int) -> jax.Array:
 
 
 def _gini_compact_score(left, node_sums, t_weights, g_index, slot, ends, at_node, limits,
-                        counted):
+                        counted, sharded):
     """Gini scores (G, W) of compact slots from their left sums (restarted at each node):
     sum_c R_c^2 = sum_c T_c^2 - 2 sum_c T_c L_c + sum_c L_c^2, where sum_c T_c L_c is the
     cumulative sum of each sample's weight times its node's total of its class (restarted
@@ -212,8 +220,8 @@ def _gini_compact_score(left, node_sums, t_weights, g_index, slot, ends, at_node
     classes = left.shape[1] - (1 if counted else 0)
     totals = node_sums[:, :classes]
     t2 = (totals * totals).sum(-1)                                                 # (K,)
-    tl = jnp.zeros(slot.shape, jnp.float32).at[g_index, slot].add(
-        jnp.broadcast_to(t_weights, slot.shape), mode="drop")
+    tl = across(jnp.zeros(slot.shape, jnp.float32).at[g_index, slot].add(
+        jnp.broadcast_to(t_weights, slot.shape), mode="drop"), sharded)
     tl = _cumsum_bins(tl.at[g_index, ends].add(-t2[:-1], mode="drop"))             # (G, W)
     lc = left[:, :classes]
     lw, l2 = lc.sum(1), (lc * lc).sum(1)
@@ -245,13 +253,14 @@ def _key_score(key: jax.Array) -> jax.Array:
 
 
 def _compact_node_totals(local, active, ids, vals, n_nodes: int, n_stats: int,
-                         counted: bool) -> tuple[jax.Array, jax.Array, jax.Array]:
+                         counted: bool,
+                         sharded: bool = False) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Node totals (K, S1), the totals of the nodes before each (in compact slot order), and
     for gini each sample's weight times its node's total of its class (class channels only).
     The same for every feature slot: one small scatter, not one per slot."""
     K, S1 = n_nodes, n_stats
-    node_sums = jnp.zeros((K + 1, S1), jnp.float32).at[
-        jnp.where(active, local, K)[:, None], ids].add(vals)[:K]                  # (K, S1)
+    node_sums = across(jnp.zeros((K + 1, S1), jnp.float32).at[
+        jnp.where(active, local, K)[:, None], ids].add(vals)[:K], sharded)        # (K, S1)
     before = jnp.cumsum(node_sums, axis=0) - node_sums
     classes = S1 - 1 if counted else S1
     t_weights = jnp.where(ids < classes, vals * node_sums[local[:, None],
@@ -261,7 +270,7 @@ def _compact_node_totals(local, active, ids, vals, n_nodes: int, n_stats: int,
 
 
 def _compact_cells(xb, rows, feats, local, active, g, k_used, *, group: int, n_nodes: int,
-                   n_bins: int, by_feature: bool):
+                   n_bins: int, by_feature: bool, sharded: bool = False):
     """The (node, bin) cell of each sample at each slot of feature group g (K * B where the
     sample or slot is unused), the cells' occupancy (`_occupancy`), and each sample's compact
     slot: its cell's rank among the occupied ones (W where unused)."""
@@ -275,29 +284,30 @@ def _compact_cells(xb, rows, feats, local, active, g, k_used, *, group: int, n_n
             else xb[rows, slot_feats].T)                                      # (G, W)
     keep = active[None, :] & (slots < k_used)[:, None]
     cell = jnp.where(keep, local * B + bins.astype(jnp.int32), K * B)          # (G, W)
-    occupied = _occupancy(cell, K * B)
+    occupied = _occupancy(cell, K * B, sharded)
     slot = jnp.where(keep, _rank(*occupied, cell), W)
     return cell, occupied, slot
 
 
 def _compact_histogram(ids, vals, cell, slot, g_index, *, n_nodes: int, n_bins: int,
-                       n_stats: int):
+                       n_stats: int, sharded: bool = False):
     """Channel sums (G, S1, W) of the compact slots, and each slot's node, bin and segment
     (g * K + node, G * K for empty slots) for the per-node maxima; g_index = arange(G)[:, None].
     """
     G, W = cell.shape
     K, B, S1 = n_nodes, n_bins, n_stats
-    hist = jnp.zeros((G, S1, W), jnp.float32).at[
+    hist = across(jnp.zeros((G, S1, W), jnp.float32).at[
         g_index[:, :, None], ids[None], slot[:, :, None]].add(
-        vals[None], mode="drop")                                             # (G, S1, W)
-    cell_of = jnp.full((G, W), K * B, jnp.int32).at[g_index, slot].set(cell, mode="drop")
+        vals[None], mode="drop"), sharded)                                   # (G, S1, W)
+    cell_of = across(jnp.full((G, W), K * B, jnp.int32).at[g_index, slot].set(
+        cell, mode="drop"), sharded, lax.pmin)
     node_of, bin_of = cell_of // B, cell_of % B
     segment = jnp.where(node_of < K, g_index * K + node_of, G * K)           # (G, W)
     return hist, node_of, bin_of, segment
 
 
 def _compact_scores(hist, occupied, slot, node_of, g_index, totals, limits, *,
-                    criterion: str, counted: bool, n_bins: int):
+                    criterion: str, counted: bool, n_bins: int, sharded: bool = False):
     """Left sums (G, S1, W) of the compact slots, restarted at each node, and their split
     scores (-inf where not allowed or empty); totals = `_compact_node_totals`."""
     node_sums, before, t_weights = totals
@@ -311,7 +321,7 @@ def _compact_scores(hist, occupied, slot, node_of, g_index, totals, limits, *,
         left = _cumsum_bins(hist.at[g_index[:, :, None], jnp.arange(S1), ends[:, :, None]]
                             .add(-node_sums[None, :K - 1], mode="drop"))      # (G, S1, W)
         score = _gini_compact_score(left, node_sums, t_weights, g_index, slot, ends,
-                                    at_node, limits, counted)
+                                    at_node, limits, counted, sharded)
     else:
         # Each node's (K, S1) sums at each slot, gathered straight into the (G, S1, W)
         # layout: gathering (G, W, S1) rows and transposing them (moveaxis) would add two
@@ -343,7 +353,7 @@ def _segment_best(score, left, segment, bin_of, n_nodes: int):
 
 
 def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
-                        n_nodes, n_bins, n_stats, group, counted, by_feature):
+                        n_nodes, n_bins, n_stats, group, counted, by_feature, sharded=False):
     """`best_splits` for at most len(rows) samples in all: the same splits, cheaper.
 
     Per sampled-feature slot, the (node, bin) cells holding samples are numbered in (node, bin)
@@ -362,8 +372,8 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
     feats = jnp.pad(feats, ((0, 0), (0, n_groups * G - k)))
     g_index = jnp.arange(G)[:, None]
     rows = rows[:, None]
-    totals = _compact_node_totals(local, active, ids, vals, K, S1, counted)
-    sizes = dict(n_nodes=K, n_bins=B)
+    totals = _compact_node_totals(local, active, ids, vals, K, S1, counted, sharded)
+    sizes = dict(n_nodes=K, n_bins=B, sharded=sharded)
 
     def one_group(g, best):
         cell, occupied, slot = _compact_cells(xb, rows, feats, local, active, g, k_used,
@@ -371,7 +381,8 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
         hist, node_of, bin_of, segment = _compact_histogram(ids, vals, cell, slot, g_index,
                                                             n_stats=S1, **sizes)
         left, score = _compact_scores(hist, occupied, slot, node_of, g_index, totals, limits,
-                                      criterion=criterion, counted=counted, n_bins=B)
+                                      criterion=criterion, counted=counted, n_bins=B,
+                                      sharded=sharded)
         s, j, b, chosen = _segment_best(score, left, segment, bin_of, K)
         better = s > best[0]
         return (jnp.where(better, s, best[0]), jnp.where(better, g * G + j, best[1]),

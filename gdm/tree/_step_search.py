@@ -5,6 +5,11 @@ the branch): the compact search over the smallest sample window that holds the s
 samples, the full search over the few node slots of the first levels, or the full search over
 all node_chunk slots. Both full searches scan the first `bag_rows` samples in sample order,
 compacted so that the samples of positive weight (the only ones ever active) come first.
+
+With the samples split over devices (`plan.n_devices`), each device compacts its own samples:
+a search scans `bag_rows` (counted per device) or a window's rows of them, and the windows stay
+global counts (a step's active samples on all devices), so a step takes the search one device
+would, and every device's share of the step's samples fits in the window.
 """
 
 from __future__ import annotations
@@ -87,10 +92,11 @@ def step_splits(xb: jax.Array, feats: jax.Array, local: jax.Array, active: jax.A
     K, S1 = plan.node_chunk, plan.n_channels + 1
     static = dict(feats=feats, limits=limits, criterion=plan.criterion, n_nodes=K,
                   n_bins=plan.n_bins, n_stats=S1 if plan.counted else S1 - 1, group=plan.group,
-                  counted=plan.counted, by_feature=plan.by_feature)
+                  counted=plan.counted, by_feature=plan.by_feature,
+                  sharded=plan.n_devices > 1)
     n_active, picked = _compacted(active, max(plan.windows[-1], plan.bag_rows))
     st = _StepSamples(xb, local, active, ids, vals, picked, n_active, static)
-    if plan.windows[-1] >= local.shape[0]:
+    if plan.windows[-1] >= plan.capacity // 2:  # all samples, on every device
         return _full_search(st, plan.bag_rows)
     return lax.switch(search, [partial(_compact_search, st, w, plan.compact_group)
                                for w in plan.windows]
