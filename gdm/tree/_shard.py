@@ -31,6 +31,16 @@ def across(x: jax.Array, sharded: bool, op: Callable = lax.psum) -> jax.Array:
     return op(x, AXIS) if sharded else x
 
 
+def summed_blocks(x: jax.Array, axis: int) -> jax.Array:
+    """x summed over the devices, each device keeping its block of `axis` (reduce-scatter)."""
+    return lax.psum_scatter(x, AXIS, scatter_dimension=axis, tiled=True)
+
+
+def gathered(x: jax.Array, axis: int) -> jax.Array:
+    """The devices' blocks of x side by side along `axis`, in device order."""
+    return lax.all_gather(x, AXIS, axis=axis, tiled=True)
+
+
 def shard_samples(grow: Callable, n_devices: int, by_feature: bool) -> Callable:
     """grow(xb, target, weights, feature_ok, keys, limits) -> Trees run on each device's block
     of samples: xb split along its sample axis (1 when `by_feature`), target along its only

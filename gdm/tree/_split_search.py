@@ -6,9 +6,12 @@ a node of 5 samples as for one of 5,000. `best_splits_compact`, for steps whose 
 samples in all (deep in the tree, most steps), keeps only the (node, bin) cells that hold
 samples, so the scan costs what the samples do, not nodes x bins.
 
-`sharded`: the samples are split over a mesh of devices (`gdm.tree._shard`); each device
-builds its samples' partial histograms (and, in the compact search, occupied cells and node
-totals), combined across the devices before the scan, so every device finds the same splits.
+`devices` > 1: the samples are split over a mesh of that many devices (`gdm.tree._shard`);
+each device builds its samples' partial histograms (and, in the compact search, occupied cells
+and node totals), combined across the devices before the scan, so every device finds the same
+splits. The full search sums each group's histograms into node blocks, one per device
+(reduce-scatter), so each device scans node_chunk / devices nodes, and the nodes' best splits
+are gathered; node slots that do not split evenly (the first levels' 2) are summed whole.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from gdm.tree._shard import across
+from gdm.tree._shard import across, gathered, summed_blocks
 from gdm.utils.compiler import on_accelerator
 
 
@@ -131,7 +134,7 @@ def gather_bins(xb: jax.Array, rows: jax.Array, feats: jax.Array, by_feature: bo
 
 
 def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion, n_nodes,
-                n_bins, n_stats, group, counted, by_feature, sharded=False):
+                n_bins, n_stats, group, counted, by_feature, devices=1):
     """Best (score, feature slot, bin, left stats) per node of a growth step, and node totals.
 
     `group` sampled-feature slots at a time (a `lax.fori_loop` over the k_used slots): the
@@ -141,13 +144,15 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
     then the first bin, as an argmax over (slot, bin) would. `rows` are the samples (rows of xb)
     taken into account, with their node `local`, `active` flag and channel `ids` / `vals`.
     """
-    K, B, S1, G = n_nodes, n_bins, n_stats, group
+    K_all, B, S1, G = n_nodes, n_bins, n_stats, group
+    blocks = devices > 1 and K_all % devices == 0  # each device scans its block of nodes
+    K = K_all // devices if blocks else K_all
     k_used = limits[4].astype(jnp.int32)
     k = feats.shape[1]
     n_groups = -(-k // G)
     feats = jnp.pad(feats, ((0, 0), (0, n_groups * G - k)))
     base = ((local * S1)[:, None] + ids) * B                             # (n, P)
-    slot_offset = jnp.arange(G)[:, None, None] * (K * S1 * B)            # (G, 1, 1)
+    slot_offset = jnp.arange(G)[:, None, None] * (K_all * S1 * B)        # (G, 1, 1)
     rows = rows[:, None]
 
     def one_group(g, best):
@@ -156,10 +161,11 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
                            by_feature)                                            # (n, G)
         index = slot_offset + base[None] + bins.T.astype(jnp.int32)[:, :, None]  # (G, n, P)
         keep = active[None, :, None] & (slots < k_used)[:, None, None]
-        index = jnp.where(keep, index, G * K * S1 * B)                   # dropped
-        hist = jnp.zeros(G * K * S1 * B, jnp.float32).at[index.ravel()].add(
-            jnp.broadcast_to(vals, index.shape).ravel(), mode="drop")
-        left = _cumsum_bins(across(hist, sharded).reshape(G, K, S1, B))
+        index = jnp.where(keep, index, G * K_all * S1 * B)               # dropped
+        hist = jnp.zeros(G * K_all * S1 * B, jnp.float32).at[index.ravel()].add(
+            jnp.broadcast_to(vals, index.shape).ravel(), mode="drop").reshape(G, K_all, S1 * B)
+        hist = summed_blocks(hist, 1) if blocks else across(hist, devices > 1)
+        left = _cumsum_bins(hist.reshape(G, K, S1, B))
         total = left[..., -1:]
         score = _scored(left, total, limits, criterion, counted)                 # (G, K, B)
         s, j, b = _first_max(score)
@@ -171,7 +177,8 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
 
     init = (jnp.full(K, -jnp.inf, jnp.float32), jnp.zeros(K, jnp.int32), jnp.zeros(K, jnp.int32),
             jnp.zeros((K, S1), jnp.float32), jnp.zeros((K, S1), jnp.float32))
-    return lax.fori_loop(0, (k_used + G - 1) // G, one_group, init)
+    out = lax.fori_loop(0, (k_used + G - 1) // G, one_group, init)
+    return tuple(gathered(a, 0) for a in out) if blocks else out
 
 
 
@@ -353,7 +360,7 @@ def _segment_best(score, left, segment, bin_of, n_nodes: int):
 
 
 def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
-                        n_nodes, n_bins, n_stats, group, counted, by_feature, sharded=False):
+                        n_nodes, n_bins, n_stats, group, counted, by_feature, devices=1):
     """`best_splits` for at most len(rows) samples in all: the same splits, cheaper.
 
     Per sampled-feature slot, the (node, bin) cells holding samples are numbered in (node, bin)
@@ -366,6 +373,7 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
     `best_splits`, where an empty bin repeats the score of the occupied one before it.
     """
     K, B, S1, G = n_nodes, n_bins, n_stats, group
+    sharded = devices > 1
     k_used = limits[4].astype(jnp.int32)
     k = feats.shape[1]
     n_groups = -(-k // G)

@@ -93,7 +93,7 @@ def step_splits(xb: jax.Array, feats: jax.Array, local: jax.Array, active: jax.A
     static = dict(feats=feats, limits=limits, criterion=plan.criterion, n_nodes=K,
                   n_bins=plan.n_bins, n_stats=S1 if plan.counted else S1 - 1, group=plan.group,
                   counted=plan.counted, by_feature=plan.by_feature,
-                  sharded=plan.n_devices > 1)
+                  devices=plan.n_devices)
     n_active, picked = _compacted(active, max(plan.windows[-1], plan.bag_rows))
     st = _StepSamples(xb, local, active, ids, vals, picked, n_active, static)
     if plan.windows[-1] >= plan.capacity // 2:  # all samples, on every device
