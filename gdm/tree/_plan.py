@@ -230,7 +230,10 @@ def plan_growth(n_pad: int, k: int, n_trees: int, *, criterion: str, n_channels:
       Every search, full, first-level and compact, is sharded, in lockstep and one tree after
       another alike. bag_rows then counts one device's compacted rows, bounded for the
       largest share of a bag one device holds (`device_bag_bound`); the compact windows stay
-      global sample counts, each device scanning a window's rows of its own samples. On CPU
+      global sample counts, each device scanning a window's rows of its own samples. The
+      scans of the summed histograms are split too: the full search's node slots and the
+      compact search's feature slots (compact_group rounded up to a multiple of n_devices)
+      in one block per device, where they split evenly. On CPU
       each call already keeps n_devices cores busy, so threads / n_devices calls run at once.
     """
     node_chunk = min(node_chunk, max(8, n_pad // 32))
@@ -249,6 +252,8 @@ def plan_growth(n_pad: int, k: int, n_trees: int, *, criterion: str, n_channels:
         windows, n_pad, toy=toy, accelerator=accelerator)
     n_devices = devices_of(n_pad, devices, toy=toy)
     if n_devices > 1:
+        if compact_group >= n_devices:  # whole blocks of slots, one per device
+            compact_group = -(-compact_group // n_devices) * n_devices
         n_local = n_pad // n_devices
         bag_rows = n_local if toy or accelerator else bag_rows_of(
             device_bag_bound(n_used, n_draws, n_local), n_local)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import jax
+import jax.numpy as jnp
 from jax import lax
 from jax.sharding import PartitionSpec as P
 
@@ -39,6 +40,23 @@ def summed_blocks(x: jax.Array, axis: int) -> jax.Array:
 def gathered(x: jax.Array, axis: int) -> jax.Array:
     """The devices' blocks of x side by side along `axis`, in device order."""
     return lax.all_gather(x, AXIS, axis=axis, tiled=True)
+
+
+def own_block(x: jax.Array, size: int) -> jax.Array:
+    """This device's block of `size` rows of x (device d: rows d * size to (d + 1) * size)."""
+    return lax.dynamic_slice_in_dim(x, lax.axis_index(AXIS) * size, size, axis=0)
+
+
+def first_best(score: jax.Array, slot: jax.Array, *rest: jax.Array,
+               size: int) -> tuple[jax.Array, ...]:
+    """Per node (axis 0), the best of the devices' (score, slot, *rest), each device's slots
+    its block of `size` (slot local to it): the first device of the largest score, so equal
+    scores go to the lowest slot, as on one device."""
+    scores = gathered(score[None], 0)                                     # (devices, K)
+    at = jnp.argmax(scores, axis=0)
+    nodes = jnp.arange(score.shape[0])
+    pick = lambda a: gathered(a[None], 0)[at, nodes]
+    return (scores[at, nodes], pick(slot) + at * size) + tuple(pick(a) for a in rest)
 
 
 def shard_samples(grow: Callable, n_devices: int, by_feature: bool) -> Callable:

@@ -12,6 +12,9 @@ and node totals), combined across the devices before the scan, so every device f
 splits. The full search sums each group's histograms into node blocks, one per device
 (reduce-scatter), so each device scans node_chunk / devices nodes, and the nodes' best splits
 are gathered; node slots that do not split evenly (the first levels' 2) are summed whole.
+The compact search likewise sums each group's compact histograms into blocks of feature
+slots, one per device (when the group splits evenly), each device scanning its slots, and the
+devices' best splits are compared in slot order.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from gdm.tree._shard import across, gathered, summed_blocks
+from gdm.tree._shard import across, first_best, gathered, own_block, summed_blocks
 from gdm.utils.compiler import on_accelerator
 
 
@@ -215,7 +218,7 @@ def _occupied_rank(cell: jax.Array, n_cells: int) -> jax.Array:
 
 
 def _gini_compact_score(left, node_sums, t_weights, g_index, slot, ends, at_node, limits,
-                        counted, sharded):
+                        counted, devices):
     """Gini scores (G, W) of compact slots from their left sums (restarted at each node):
     sum_c R_c^2 = sum_c T_c^2 - 2 sum_c T_c L_c + sum_c L_c^2, where sum_c T_c L_c is the
     cumulative sum of each sample's weight times its node's total of its class (restarted
@@ -227,9 +230,10 @@ def _gini_compact_score(left, node_sums, t_weights, g_index, slot, ends, at_node
     classes = left.shape[1] - (1 if counted else 0)
     totals = node_sums[:, :classes]
     t2 = (totals * totals).sum(-1)                                                 # (K,)
-    tl = across(jnp.zeros(slot.shape, jnp.float32).at[g_index, slot].add(
-        jnp.broadcast_to(t_weights, slot.shape), mode="drop"), sharded)
-    tl = _cumsum_bins(tl.at[g_index, ends].add(-t2[:-1], mode="drop"))             # (G, W)
+    tl = _summed(jnp.zeros(slot.shape, jnp.float32).at[g_index, slot].add(
+        jnp.broadcast_to(t_weights, slot.shape), mode="drop"), devices, left.shape[0])
+    g_own = jnp.arange(left.shape[0])[:, None]
+    tl = _cumsum_bins(tl.at[g_own, ends].add(-t2[:-1], mode="drop"))               # (G, W)
     lc = left[:, :classes]
     lw, l2 = lc.sum(1), (lc * lc).sum(1)
     tw = totals.sum(-1)[at_node]
@@ -296,27 +300,34 @@ def _compact_cells(xb, rows, feats, local, active, g, k_used, *, group: int, n_n
     return cell, occupied, slot
 
 
+def _summed(x: jax.Array, devices: int, own: int) -> jax.Array:
+    """x (G, ...) summed over the devices: whole, or each device's block of `own` rows."""
+    return summed_blocks(x, 0) if own < x.shape[0] else across(x, devices > 1)
+
+
 def _compact_histogram(ids, vals, cell, slot, g_index, *, n_nodes: int, n_bins: int,
-                       n_stats: int, sharded: bool = False):
+                       n_stats: int, devices: int = 1, own: int | None = None):
     """Channel sums (G, S1, W) of the compact slots, and each slot's node, bin and segment
     (g * K + node, G * K for empty slots) for the per-node maxima; g_index = arange(G)[:, None].
-    """
+    `own` < G: this device's block of `own` feature slots of them (`best_splits_compact`)."""
     G, W = cell.shape
-    K, B, S1 = n_nodes, n_bins, n_stats
-    hist = across(jnp.zeros((G, S1, W), jnp.float32).at[
+    K, B, S1, own = n_nodes, n_bins, n_stats, own or G
+    hist = _summed(jnp.zeros((G, S1, W), jnp.float32).at[
         g_index[:, :, None], ids[None], slot[:, :, None]].add(
-        vals[None], mode="drop"), sharded)                                   # (G, S1, W)
+        vals[None], mode="drop"), devices, own)                              # (G, S1, W)
     cell_of = across(jnp.full((G, W), K * B, jnp.int32).at[g_index, slot].set(
-        cell, mode="drop"), sharded, lax.pmin)
+        cell, mode="drop"), devices > 1, lax.pmin)
+    cell_of = own_block(cell_of, own) if own < G else cell_of
     node_of, bin_of = cell_of // B, cell_of % B
-    segment = jnp.where(node_of < K, g_index * K + node_of, G * K)           # (G, W)
+    segment = jnp.where(node_of < K, jnp.arange(own)[:, None] * K + node_of, own * K)
     return hist, node_of, bin_of, segment
 
 
 def _compact_scores(hist, occupied, slot, node_of, g_index, totals, limits, *,
-                    criterion: str, counted: bool, n_bins: int, sharded: bool = False):
+                    criterion: str, counted: bool, n_bins: int, devices: int = 1):
     """Left sums (G, S1, W) of the compact slots, restarted at each node, and their split
-    scores (-inf where not allowed or empty); totals = `_compact_node_totals`."""
+    scores (-inf where not allowed or empty); totals = `_compact_node_totals`. hist and
+    node_of may hold this device's block of the slots of occupied, slot and g_index."""
     node_sums, before, t_weights = totals
     G, S1, _ = hist.shape
     K, B = node_sums.shape[0], n_bins
@@ -324,11 +335,13 @@ def _compact_scores(hist, occupied, slot, node_of, g_index, totals, limits, *,
     if criterion == "gini":
         # Node m's sums are subtracted at the first slot of node m + 1, so the cumulative
         # sum restarts at each node: no (G, S1, W) gathers of the nodes' sums.
-        ends = _rank(*occupied, jnp.broadcast_to(jnp.arange(1, K) * B, (G, K - 1)))
-        left = _cumsum_bins(hist.at[g_index[:, :, None], jnp.arange(S1), ends[:, :, None]]
+        own = [own_block(a, G) for a in occupied] if G < slot.shape[0] else occupied
+        ends = _rank(*own, jnp.broadcast_to(jnp.arange(1, K) * B, (G, K - 1)))
+        left = _cumsum_bins(hist.at[jnp.arange(G)[:, None, None], jnp.arange(S1),
+                                    ends[:, :, None]]
                             .add(-node_sums[None, :K - 1], mode="drop"))      # (G, S1, W)
         score = _gini_compact_score(left, node_sums, t_weights, g_index, slot, ends,
-                                    at_node, limits, counted, sharded)
+                                    at_node, limits, counted, devices)
     else:
         # Each node's (K, S1) sums at each slot, gathered straight into the (G, S1, W)
         # layout: gathering (G, W, S1) rows and transposing them (moveaxis) would add two
@@ -374,6 +387,7 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
     """
     K, B, S1, G = n_nodes, n_bins, n_stats, group
     sharded = devices > 1
+    own = G // devices if sharded and G % devices == 0 else G  # this device's slots
     k_used = limits[4].astype(jnp.int32)
     k = feats.shape[1]
     n_groups = -(-k // G)
@@ -381,17 +395,20 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
     g_index = jnp.arange(G)[:, None]
     rows = rows[:, None]
     totals = _compact_node_totals(local, active, ids, vals, K, S1, counted, sharded)
-    sizes = dict(n_nodes=K, n_bins=B, sharded=sharded)
+    sizes = dict(n_nodes=K, n_bins=B)
 
     def one_group(g, best):
         cell, occupied, slot = _compact_cells(xb, rows, feats, local, active, g, k_used,
-                                              group=G, by_feature=by_feature, **sizes)
-        hist, node_of, bin_of, segment = _compact_histogram(ids, vals, cell, slot, g_index,
-                                                            n_stats=S1, **sizes)
+                                              group=G, by_feature=by_feature, sharded=sharded,
+                                              **sizes)
+        hist, node_of, bin_of, segment = _compact_histogram(
+            ids, vals, cell, slot, g_index, n_stats=S1, devices=devices, own=own, **sizes)
         left, score = _compact_scores(hist, occupied, slot, node_of, g_index, totals, limits,
                                       criterion=criterion, counted=counted, n_bins=B,
-                                      sharded=sharded)
+                                      devices=devices)
         s, j, b, chosen = _segment_best(score, left, segment, bin_of, K)
+        if own < G:  # the best of the devices' slot blocks, the first in slot order
+            s, j, b, chosen = first_best(s, j, b, chosen, size=own)
         better = s > best[0]
         return (jnp.where(better, s, best[0]), jnp.where(better, g * G + j, best[1]),
                 jnp.where(better, b, best[2]), jnp.where(better[:, None], chosen, best[3]))
