@@ -187,13 +187,16 @@ def _queued(t: _Tree, s: dict) -> tuple[jax.Array, jax.Array]:
     return valid, jnp.where(valid, lax.dynamic_slice(s["queue"], (s["qhead"],), (K,)), 0)
 
 
-def _sizes(t: _Tree, s: dict) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """The next step's active samples, queued nodes (at most K), and whether feature sampling
-    needs no top_k fallback: what `choose_search` picks the step's search from."""
+def _sizes(t: _Tree, s: dict) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """The next step's active samples, queued nodes (at most K), whether feature sampling
+    needs no top_k fallback, and the most active samples one device holds: what
+    `choose_search` picks the step's search from."""
     suffice = draws_suffice(t.key, _queued(t, s)[1], t.feature_ok, t.plan.k,
                             t.bounds[4].astype(jnp.int32))
-    n_active = across(_frontier(t, s)[1].sum(), t.plan.n_devices > 1)
-    return n_active, jnp.minimum(s["qtail"] - s["qhead"], t.plan.node_chunk), suffice
+    sharded = t.plan.n_devices > 1
+    here = _frontier(t, s)[1].sum()
+    return (across(here, sharded), jnp.minimum(s["qtail"] - s["qhead"], t.plan.node_chunk),
+            suffice, across(here, sharded, lax.pmax))
 
 
 def _split_children(t: _Tree, s: dict, valid: jax.Array, nodes: jax.Array, feats: jax.Array,
@@ -281,13 +284,17 @@ def _grower(xb, target, w, feature_ok, key, limits, plan: ProgramPlan):
 
 
 def choose_search(n_active: jax.Array, n_queued: jax.Array, windows: tuple[int, ...],
-                  tops: tuple[tuple[int, int], ...]) -> jax.Array:
+                  tops: tuple[tuple[int, int], ...], most: jax.Array | None = None,
+                  rows: tuple[int, ...] = ()) -> jax.Array:
     """Branch of a step's `lax.switch`: the smallest compact window holding the step's active
-    samples, else the full search over the fewest node slots of `tops` ((slots, feature
+    samples (and, with `rows`, the per-device rows of each window, the `most` one device
+    holds), else the full search over the fewest node slots of `tops` ((slots, feature
     group) pairs, ascending, slots < node_chunk) that hold the queued nodes, else the full
     search."""
     few = jnp.asarray([n_queued <= slots for slots, _ in tops] + [True])
     fits = n_active <= jnp.asarray(windows)
+    if rows:
+        fits = fits & (most <= jnp.asarray(rows))
     top = jnp.argmax(few)  # len(tops): none holds them
     return jnp.where(fits.any(), jnp.argmax(fits), len(windows) + top)
 
@@ -300,9 +307,14 @@ def _trees(s) -> Trees:
 def _grow_one(xb, target, w, feature_ok, key, limits, plan: ProgramPlan) -> Trees:
     """One tree, each step choosing its own search."""
     state, step, sizes = _grower(xb, target, w, feature_ok, key, limits, plan)
-    choose = partial(choose_search, windows=plan.windows, tops=plan.tops)
-    s = lax.while_loop(lambda s: s["qhead"] < s["qtail"],
-                       lambda s: step(s, choose(*sizes(s)[:2])), state)
+    choose = partial(choose_search, windows=plan.windows, tops=plan.tops,
+                     rows=plan.window_rows)
+
+    def body(s):
+        n_active, n_queued, _, most = sizes(s)
+        return step(s, choose(n_active, n_queued, most=most))
+
+    s = lax.while_loop(lambda s: s["qhead"] < s["qtail"], body, state)
     return _trees(s)
 
 
@@ -311,12 +323,14 @@ def _grow_lockstep(xb, target, weights, feature_ok, keys, limits, plan: ProgramP
     largest tree, an unbatched branch index, so only that branch runs (vmapping `_grow_one`
     would batch the index and run every branch of the switch)."""
     grower = lambda w, key: _grower(xb, target, w, feature_ok, key, limits, plan)
-    choose = partial(choose_search, windows=plan.windows, tops=plan.tops)
+    choose = partial(choose_search, windows=plan.windows, tops=plan.tops,
+                     rows=plan.window_rows)
 
     def body(states):
-        n_active, n_queued, suffice = jax.vmap(lambda w, key, s: grower(w, key)[2](s))(
+        n_active, n_queued, suffice, most = jax.vmap(lambda w, key, s: grower(w, key)[2](s))(
             weights, keys, states)
-        search, all_suffice = choose(n_active.max(), n_queued.max()), suffice.all()
+        search = choose(n_active.max(), n_queued.max(), most=most.max())
+        all_suffice = suffice.all()
         return jax.vmap(lambda w, key, s: grower(w, key)[1](s, search, all_suffice))(
             weights, keys, states)
 

@@ -47,6 +47,12 @@ def devices_of(n_pad: int, devices: int, *, toy: bool) -> int:
     return devices
 
 
+def device_rows(windows: tuple[int, ...], n_devices: int, n_local: int) -> tuple[int, ...]:
+    """Rows each device scans of each compact window: its even share with half again as many
+    for imbalance (multiples of 16, at most the device's rows)."""
+    return tuple(min(n_local, -(-3 * w // (2 * n_devices * 16)) * 16) for w in windows)
+
+
 def coarse_bucket(n: int, minimum: int) -> int:
     """The trees' size bucket: powers of two up to 2048, the default grid above."""
     return bucket_size(n, minimum, powers_of_two_to=2048)
@@ -121,11 +127,12 @@ class ProgramPlan:
     by_feature: bool  # binned x laid out (features, samples), else (samples, features)
     small: bool  # the toy program (low optimisation level)
     n_devices: int = 1  # devices the samples are split over (bag_rows then counts per device)
+    window_rows: tuple[int, ...] = ()  # n_devices > 1: rows per device of each window
 
     def growth_kwargs(self) -> dict:
         """The fields a tree's grower reads (all but the program-level choices)."""
         out = dataclasses.asdict(self)
-        for name in ("vmap_trees", "small", "n_devices"):
+        for name in ("vmap_trees", "small", "n_devices", "window_rows"):
             out.pop(name)
         return out
 
@@ -230,7 +237,8 @@ def plan_growth(n_pad: int, k: int, n_trees: int, *, criterion: str, n_channels:
       Every search, full, first-level and compact, is sharded, in lockstep and one tree after
       another alike. bag_rows then counts one device's compacted rows, bounded for the
       largest share of a bag one device holds (`device_bag_bound`); the compact windows stay
-      global sample counts, each device scanning a window's rows of its own samples. The
+      global sample counts, each device scanning `window_rows` of its own samples (a window
+      takes a step when the step's samples fit it and each device's share fits its rows). The
       scans of the summed histograms are split too: the full search's node slots and the
       compact search's feature slots (compact_group rounded up to a multiple of n_devices)
       in one block per device, where they split evenly. On CPU
@@ -263,7 +271,9 @@ def plan_growth(n_pad: int, k: int, n_trees: int, *, criterion: str, n_channels:
         criterion=criterion, n_channels=n_channels_pad, k=k_pad, node_chunk=node_chunk,
         n_bins=n_bins, capacity=2 * n_pad, group=group, tops=tops, compact_group=compact_group,
         windows=windows, bag_rows=bag_rows, counted=counted, vmap_trees=toy or accelerator,
-        by_feature=not toy and not accelerator, small=toy, n_devices=n_devices)
+        by_feature=not toy and not accelerator, small=toy, n_devices=n_devices,
+        window_rows=device_rows(windows, n_devices, n_pad // n_devices) if n_devices > 1
+        else ())
     return GrowthPlan(program=program, tree_chunk=tree_chunk,
                       n_rows=-(-n_trees // tree_chunk) * tree_chunk,
                       workers=1 if toy else max(1, threads // n_devices))

@@ -230,7 +230,7 @@ def _gini_compact_score(left, node_sums, t_weights, g_index, slot, ends, at_node
     classes = left.shape[1] - (1 if counted else 0)
     totals = node_sums[:, :classes]
     t2 = (totals * totals).sum(-1)                                                 # (K,)
-    tl = _summed(jnp.zeros(slot.shape, jnp.float32).at[g_index, slot].add(
+    tl = _summed(jnp.zeros((slot.shape[0], left.shape[2]), jnp.float32).at[g_index, slot].add(
         jnp.broadcast_to(t_weights, slot.shape), mode="drop"), devices, left.shape[0])
     g_own = jnp.arange(left.shape[0])[:, None]
     tl = _cumsum_bins(tl.at[g_own, ends].add(-t2[:-1], mode="drop"))               # (G, W)
@@ -281,11 +281,11 @@ def _compact_node_totals(local, active, ids, vals, n_nodes: int, n_stats: int,
 
 
 def _compact_cells(xb, rows, feats, local, active, g, k_used, *, group: int, n_nodes: int,
-                   n_bins: int, by_feature: bool, sharded: bool = False):
+                   n_bins: int, n_slots: int, by_feature: bool, sharded: bool = False):
     """The (node, bin) cell of each sample at each slot of feature group g (K * B where the
     sample or slot is unused), the cells' occupancy (`_occupancy`), and each sample's compact
-    slot: its cell's rank among the occupied ones (W where unused)."""
-    G, K, B, W = group, n_nodes, n_bins, rows.shape[0]
+    slot: its cell's rank among the occupied ones (n_slots where unused)."""
+    G, K, B = group, n_nodes, n_bins
     slots = g * G + jnp.arange(G)
     # Each group gathers only its own slots' features per sample (gathering all padded
     # slots at once would read columns a group never uses), and scatters the (node, bin)
@@ -296,7 +296,7 @@ def _compact_cells(xb, rows, feats, local, active, g, k_used, *, group: int, n_n
     keep = active[None, :] & (slots < k_used)[:, None]
     cell = jnp.where(keep, local * B + bins.astype(jnp.int32), K * B)          # (G, W)
     occupied = _occupancy(cell, K * B, sharded)
-    slot = jnp.where(keep, _rank(*occupied, cell), W)
+    slot = jnp.where(keep, _rank(*occupied, cell), n_slots)
     return cell, occupied, slot
 
 
@@ -306,11 +306,11 @@ def _summed(x: jax.Array, devices: int, own: int) -> jax.Array:
 
 
 def _compact_histogram(ids, vals, cell, slot, g_index, *, n_nodes: int, n_bins: int,
-                       n_stats: int, devices: int = 1, own: int | None = None):
-    """Channel sums (G, S1, W) of the compact slots, and each slot's node, bin and segment
+                       n_slots: int, n_stats: int, devices: int = 1, own: int | None = None):
+    """Channel sums (G, S1, W = n_slots) of the compact slots, and each slot's node, bin and segment
     (g * K + node, G * K for empty slots) for the per-node maxima; g_index = arange(G)[:, None].
     `own` < G: this device's block of `own` feature slots of them (`best_splits_compact`)."""
-    G, W = cell.shape
+    G, W = cell.shape[0], n_slots
     K, B, S1, own = n_nodes, n_bins, n_stats, own or G
     hist = _summed(jnp.zeros((G, S1, W), jnp.float32).at[
         g_index[:, :, None], ids[None], slot[:, :, None]].add(
@@ -373,8 +373,10 @@ def _segment_best(score, left, segment, bin_of, n_nodes: int):
 
 
 def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
-                        n_nodes, n_bins, n_stats, group, counted, by_feature, devices=1):
-    """`best_splits` for at most len(rows) samples in all: the same splits, cheaper.
+                        n_nodes, n_bins, n_stats, group, counted, by_feature, devices=1,
+                        n_slots=None):
+    """`best_splits` for at most n_slots (None: len(rows)) samples in all, on all devices:
+    the same splits, cheaper. `rows` are this device's (at most n_slots) samples.
 
     Per sampled-feature slot, the (node, bin) cells holding samples are numbered in (node, bin)
     order (`_occupied_rank`), and the channel sums go to those compact slots: len(rows) of
@@ -395,7 +397,7 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
     g_index = jnp.arange(G)[:, None]
     rows = rows[:, None]
     totals = _compact_node_totals(local, active, ids, vals, K, S1, counted, sharded)
-    sizes = dict(n_nodes=K, n_bins=B)
+    sizes = dict(n_nodes=K, n_bins=B, n_slots=n_slots or rows.shape[0])
 
     def one_group(g, best):
         cell, occupied, slot = _compact_cells(xb, rows, feats, local, active, g, k_used,
