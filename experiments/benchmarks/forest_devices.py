@@ -12,8 +12,14 @@ is also the median of REPEATS. same_trees_1dev: every node array equals the 1-de
 
 Forced CPU devices share the machine's cores, so more of them do not add compute: pinned to
 one core, the 4-device run measures the cost of the split and the cross-device sums, not a
-speed-up. Each device scans its own samples' histogram entries, but the bin scans of the
-summed histograms, and the compact search's per-cell work, run on every device.
+speed-up. Each device builds its own samples' histogram entries and scans its block of the
+summed histograms (node slots of the full search, feature slots of the compact search); the
+compact search's cell occupancy and the per-node steps run on every device.
+
+Measured (AMD EPYC, 2 cores shared with other jobs, run pinned to one core, jax 0.10.2 CPU;
+32 trees, warm fit, median of 5): digits 0.057 s on 1 device, 0.295 s on 4, scikit-learn
+0.054 s; synthetic 20k x 40 3.04 s on 1 device, 8.38 s on 4, scikit-learn 2.47 s. The trees
+of 4 devices equal those of 1 on both data sets.
 
     python -m experiments.benchmarks.forest_devices [--devices 1,4]
 """

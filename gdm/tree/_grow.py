@@ -32,6 +32,10 @@ feature sampling likewise runs only in steps where some tree needs it (vmapping 
 loop would batch both choices, and every step would run every branch). The fitted arrays are
 computed on the device (`fitted_arrays`), so only the trees' final arrays leave it.
 
+Several devices (`plan.n_devices`, `gdm.tree._shard`): the samples are split over them, each
+device building its samples' histograms, summed across the devices before each split search;
+the per-node state is computed alike on every device.
+
 Per-sample channels: classification adds the sample weight to the channel of its class,
 regression adds (w, w*y, w*y^2); the last channel always counts samples with positive weight
 (sklearn's min_samples_* count samples, not weight).
