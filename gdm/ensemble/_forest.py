@@ -64,7 +64,7 @@ class RandomForestClassifier(_ForestMixin, _ClassifierOutputs, ClassifierMixin, 
                  max_features="sqrt", bootstrap=True,
                  oob_score=False, random_state=None, verbose=0, class_weight=None,
                  max_samples=None, max_bins=256, node_chunk=32, chunk_size=None,
-                 sample_chunk=4096, n_jobs=-1):
+                 sample_chunk=4096, n_jobs=-1, n_devices=None):
         store_init_params(self, locals())
 
     def fit(self, X, y, sample_weight=None) -> RandomForestClassifier:
@@ -97,7 +97,7 @@ class RandomForestRegressor(_ForestMixin, RegressorMixin, _BaseForest):
                  max_features=1.0, bootstrap=True,
                  oob_score=False, random_state=None, verbose=0, max_samples=None,
                  max_bins=256, node_chunk=32, chunk_size=None, sample_chunk=4096,
-                 n_jobs=-1):
+                 n_jobs=-1, n_devices=None):
         store_init_params(self, locals())
 
     def fit(self, X, y, sample_weight=None) -> RandomForestRegressor:

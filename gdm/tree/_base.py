@@ -27,11 +27,12 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from gdm.tree._binning import bin_features
 from gdm.tree._grow import NODE_ARRAYS, Fitted, grow_compiled
-from gdm.tree._plan import GrowthPlan, bag_bound, coarse_bucket, plan_growth
+from gdm.tree._plan import GrowthPlan, coarse_bucket, plan_growth
 from gdm.tree._predict import PredictPlan, apply_trees, mean_leaf_value, oob_sums
 from gdm.tree._sampling import bootstrap_counts
 from gdm.utils.buckets import pad_to
 from gdm.utils.compiler import on_accelerator
+from gdm.utils.devices import device_mesh, padded_to_devices, shard_axis
 from gdm.utils.threads import effective_workers, map_chunks
 
 CHUNK_DOC = """node_chunk : int, default=32
@@ -42,7 +43,12 @@ CHUNK_DOC = """node_chunk : int, default=32
         histograms stay in cache. On GPU / TPU (None: 2**29) trees grow vmapped, as many at
         once as fit, so one step's kernels serve them all.
     sample_chunk : int, default=4096
-        Samples pushed through all trees at once at predict time."""
+        Samples pushed through all trees at once at predict time.
+    n_devices : int or None, default=None
+        Devices the training samples are split over (None: all of this process's devices;
+        toy problems use one). Each device builds its samples' histograms, summed across the
+        devices before each split search: classifiers grow the trees of one device.
+        Fitted: n_devices_, the count used."""
 
 
 class _Binned(NamedTuple):
@@ -111,6 +117,7 @@ class _BaseForest(BaseEstimator):
         "node_chunk": [Interval(Integral, 1, None, closed="left")],
         "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
         "sample_chunk": [Interval(Integral, 1, None, closed="left")],
+        "n_devices": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     # ---------------------------------------------------------------- fit
@@ -153,6 +160,7 @@ class _BaseForest(BaseEstimator):
         X, y, target, sw, n_channels = self._validate_fit(X, y, sample_weight)
         binned = self._bin(X, sw)
         plan = self._plan(binned, n_channels)
+        self.n_devices_ = plan.program.n_devices
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         boot_key, tree_key = jax.random.split(jax.random.PRNGKey(seed))
         weights, counts = self._tree_weights(plan, sw, target, boot_key)
@@ -183,6 +191,7 @@ class _BaseForest(BaseEstimator):
         if self._forest:
             self._check_forest_params()
         self._n_samples = X.shape[0]
+        self._devices = device_mesh(self.n_devices).size  # raises for more than there are
         self._min_split, self._min_leaf = self._min_samples(X.shape[0])
         self._criterion = {"log_loss": "entropy"}.get(self.criterion, self.criterion)
         return X, y, target, sw, n_channels
@@ -193,6 +202,8 @@ class _BaseForest(BaseEstimator):
         accelerator = on_accelerator()
         n, d = X.shape
         n_pad, d_pad = coarse_bucket(n, 128), coarse_bucket(d, 16)
+        if self._devices > 1:  # rows split evenly over the devices
+            n_pad = padded_to_devices(n_pad, device_mesh(self._devices))
         threads = effective_workers(getattr(self, "n_jobs", None))
         edges, xb, finite = bin_features(X, sw > 0, self.max_bins, device_sort=accelerator,
                                          shape=(n_pad, d_pad), by_feature=not accelerator,
@@ -211,7 +222,8 @@ class _BaseForest(BaseEstimator):
             n_bins_used=int(np.isfinite(binned.edges).sum(axis=1).max()) + 1,
             min_samples_leaf=self._min_leaf, node_chunk=self.node_chunk,
             chunk_size=self.chunk_size, threads=binned.threads, accelerator=on_accelerator(),
-            d_pad=binned.d_pad, n_bag=bag_bound(int((binned.sw > 0).sum()), self._draws()))
+            d_pad=binned.d_pad, n_used=int((binned.sw > 0).sum()), n_draws=self._draws(),
+            devices=self._devices)
 
     def _draws(self) -> int | None:
         """Bootstrap draws per tree, None without bootstrap."""
@@ -239,13 +251,16 @@ class _BaseForest(BaseEstimator):
     @staticmethod
     def _fit_bag(plan: GrowthPlan, weights: jax.Array) -> GrowthPlan:
         """The plan, or all rows for the full searches in the rare draw whose largest bag
-        exceeds the planned window (`plan_growth`): the same trees, one more program."""
+        (on one device: bag_rows counts a device's rows) exceeds the planned window
+        (`plan_growth`): the same trees, one more program."""
         program = plan.program
-        n_pad = program.capacity // 2
-        if program.bag_rows >= n_pad or int(jnp.max(jnp.sum(weights > 0, axis=1))) <= \
-                program.bag_rows:
+        rows = program.capacity // 2 // program.n_devices
+        if program.bag_rows >= rows:
             return plan
-        return dataclasses.replace(plan, program=dataclasses.replace(program, bag_rows=n_pad))
+        blocks = (weights > 0).reshape(weights.shape[0], program.n_devices, rows)
+        if int(jnp.max(jnp.sum(blocks, axis=2))) <= program.bag_rows:
+            return plan
+        return dataclasses.replace(plan, program=dataclasses.replace(program, bag_rows=rows))
 
     def _limits(self, k: int, sw: np.ndarray) -> jax.Array:
         """The traced growth limits (max_depth, min_samples_split, min_samples_leaf,
@@ -263,7 +278,13 @@ class _BaseForest(BaseEstimator):
         not depend on the thread count."""
         program, accelerator = plan.program, on_accelerator()
         xb = binned.xb if program.by_feature == binned.by_feature else binned.xb.T
-        args = (xb, jnp.asarray(pad_to(target, binned.n_pad)))
+        target = jnp.asarray(pad_to(target, binned.n_pad))
+        if program.n_devices > 1:  # the samples split over the devices
+            mesh = device_mesh(program.n_devices)
+            xb, target = shard_axis(xb, mesh, 1 if program.by_feature else 0), \
+                shard_axis(target, mesh, 0)
+            weights = shard_axis(weights, mesh, 1)
+        args = (xb, target)
         limits = self._limits(binned.k, binned.sw)
         feature_ok, edges = jnp.asarray(binned.feature_ok), jnp.asarray(binned.edges)
         chunk, verbose = plan.tree_chunk, getattr(self, "verbose", 0)

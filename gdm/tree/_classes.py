@@ -56,7 +56,8 @@ class DecisionTreeClassifier(_ClassifierOutputs, ClassifierMixin, _BaseForest):
     def __init__(self, *, criterion="gini", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features=None, random_state=None, class_weight=None,
-                 max_bins=256, node_chunk=32, chunk_size=None, sample_chunk=4096):
+                 max_bins=256, node_chunk=32, chunk_size=None, sample_chunk=4096,
+                 n_devices=None):
         store_init_params(self, locals())
 
     def fit(self, X, y, sample_weight=None) -> DecisionTreeClassifier:
@@ -85,7 +86,7 @@ class DecisionTreeRegressor(RegressorMixin, _BaseForest):
     def __init__(self, *, criterion="squared_error", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features=None, random_state=None, max_bins=256,
-                 node_chunk=32, chunk_size=None, sample_chunk=4096):
+                 node_chunk=32, chunk_size=None, sample_chunk=4096, n_devices=None):
         store_init_params(self, locals())
 
     def fit(self, X, y, sample_weight=None) -> DecisionTreeRegressor:

@@ -32,6 +32,10 @@ feature sampling likewise runs only in steps where some tree needs it (vmapping 
 loop would batch both choices, and every step would run every branch). The fitted arrays are
 computed on the device (`fitted_arrays`), so only the trees' final arrays leave it.
 
+Several devices (`plan.n_devices`, `gdm.tree._shard`): the samples are split over them, each
+device building its samples' histograms, summed across the devices before each split search;
+the per-node state is computed alike on every device.
+
 Per-sample channels: classification adds the sample weight to the channel of its class,
 regression adds (w, w*y, w*y^2); the last channel always counts samples with positive weight
 (sklearn's min_samples_* count samples, not weight).
@@ -48,6 +52,7 @@ from jax import lax
 
 from gdm.tree._plan import ProgramPlan
 from gdm.tree._sampling import draws_suffice, sample_features
+from gdm.tree._shard import across, shard_samples
 from gdm.tree._split_search import gather_bins, weight_of
 from gdm.tree._step_search import Splits, step_splits
 from gdm.utils.compiler import FAST_COMPILE, FAST_MIN_MAX, NATIVE_FUSIONS, WIDE_VECTORS
@@ -154,9 +159,10 @@ def _initial_state(t: _Tree) -> dict:
     """The growth state holding the root alone: its stats, and in the queue if it can grow
     (every sample of positive weight then waits at queue position 0)."""
     K, M, S1 = t.plan.node_chunk, t.plan.capacity, t.plan.n_channels + 1
-    root = jnp.zeros(S1, jnp.float32).at[t.ids.ravel()].add(t.vals.ravel())
+    sharded = t.plan.n_devices > 1
+    root = across(jnp.zeros(S1, jnp.float32).at[t.ids.ravel()].add(t.vals.ravel()), sharded)
     if not t.plan.counted:
-        root = root.at[-1].set(t.count.sum())
+        root = root.at[-1].set(across(t.count.sum(), sharded))
     root_imp = impurity(root, t.plan.criterion)
     root_grows = _can_grow(t, root, root_imp, 0)
     return dict(
@@ -185,13 +191,16 @@ def _queued(t: _Tree, s: dict) -> tuple[jax.Array, jax.Array]:
     return valid, jnp.where(valid, lax.dynamic_slice(s["queue"], (s["qhead"],), (K,)), 0)
 
 
-def _sizes(t: _Tree, s: dict) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """The next step's active samples, queued nodes (at most K), and whether feature sampling
-    needs no top_k fallback: what `choose_search` picks the step's search from."""
+def _sizes(t: _Tree, s: dict) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """The next step's active samples, queued nodes (at most K), whether feature sampling
+    needs no top_k fallback, and the most active samples one device holds: what
+    `choose_search` picks the step's search from."""
     suffice = draws_suffice(t.key, _queued(t, s)[1], t.feature_ok, t.plan.k,
                             t.bounds[4].astype(jnp.int32))
-    return (_frontier(t, s)[1].sum(), jnp.minimum(s["qtail"] - s["qhead"], t.plan.node_chunk),
-            suffice)
+    sharded = t.plan.n_devices > 1
+    here = _frontier(t, s)[1].sum()
+    return (across(here, sharded), jnp.minimum(s["qtail"] - s["qhead"], t.plan.node_chunk),
+            suffice, across(here, sharded, lax.pmax))
 
 
 def _split_children(t: _Tree, s: dict, valid: jax.Array, nodes: jax.Array, feats: jax.Array,
@@ -208,8 +217,9 @@ def _split_children(t: _Tree, s: dict, valid: jax.Array, nodes: jax.Array, feats
                .astype(jnp.int32) <= best_b[local])
     child_stats = jnp.stack([best_left, node_total - best_left], 1)          # (K, 2, S)
     if not counted:
-        child_count = jnp.zeros((K, 2), jnp.float32).at[
-            local, jnp.where(go_left, 0, 1)].add(jnp.where(active, t.count, 0.0))
+        child_count = across(jnp.zeros((K, 2), jnp.float32).at[
+            local, jnp.where(go_left, 0, 1)].add(jnp.where(active, t.count, 0.0)),
+            t.plan.n_devices > 1)
         child_stats = jnp.concatenate([child_stats, child_count[..., None]], axis=-1)
     child_imp = impurity(child_stats, t.plan.criterion)
     child_depth = s["depth"][nodes] + 1
@@ -278,13 +288,17 @@ def _grower(xb, target, w, feature_ok, key, limits, plan: ProgramPlan):
 
 
 def choose_search(n_active: jax.Array, n_queued: jax.Array, windows: tuple[int, ...],
-                  tops: tuple[tuple[int, int], ...]) -> jax.Array:
+                  tops: tuple[tuple[int, int], ...], most: jax.Array | None = None,
+                  rows: tuple[int, ...] = ()) -> jax.Array:
     """Branch of a step's `lax.switch`: the smallest compact window holding the step's active
-    samples, else the full search over the fewest node slots of `tops` ((slots, feature
+    samples (and, with `rows`, the per-device rows of each window, the `most` one device
+    holds), else the full search over the fewest node slots of `tops` ((slots, feature
     group) pairs, ascending, slots < node_chunk) that hold the queued nodes, else the full
     search."""
     few = jnp.asarray([n_queued <= slots for slots, _ in tops] + [True])
     fits = n_active <= jnp.asarray(windows)
+    if rows:
+        fits = fits & (most <= jnp.asarray(rows))
     top = jnp.argmax(few)  # len(tops): none holds them
     return jnp.where(fits.any(), jnp.argmax(fits), len(windows) + top)
 
@@ -297,9 +311,14 @@ def _trees(s) -> Trees:
 def _grow_one(xb, target, w, feature_ok, key, limits, plan: ProgramPlan) -> Trees:
     """One tree, each step choosing its own search."""
     state, step, sizes = _grower(xb, target, w, feature_ok, key, limits, plan)
-    choose = partial(choose_search, windows=plan.windows, tops=plan.tops)
-    s = lax.while_loop(lambda s: s["qhead"] < s["qtail"],
-                       lambda s: step(s, choose(*sizes(s)[:2])), state)
+    choose = partial(choose_search, windows=plan.windows, tops=plan.tops,
+                     rows=plan.window_rows)
+
+    def body(s):
+        n_active, n_queued, _, most = sizes(s)
+        return step(s, choose(n_active, n_queued, most=most))
+
+    s = lax.while_loop(lambda s: s["qhead"] < s["qtail"], body, state)
     return _trees(s)
 
 
@@ -308,12 +327,14 @@ def _grow_lockstep(xb, target, weights, feature_ok, keys, limits, plan: ProgramP
     largest tree, an unbatched branch index, so only that branch runs (vmapping `_grow_one`
     would batch the index and run every branch of the switch)."""
     grower = lambda w, key: _grower(xb, target, w, feature_ok, key, limits, plan)
-    choose = partial(choose_search, windows=plan.windows, tops=plan.tops)
+    choose = partial(choose_search, windows=plan.windows, tops=plan.tops,
+                     rows=plan.window_rows)
 
     def body(states):
-        n_active, n_queued, suffice = jax.vmap(lambda w, key, s: grower(w, key)[2](s))(
+        n_active, n_queued, suffice, most = jax.vmap(lambda w, key, s: grower(w, key)[2](s))(
             weights, keys, states)
-        search, all_suffice = choose(n_active.max(), n_queued.max()), suffice.all()
+        search = choose(n_active.max(), n_queued.max(), most=most.max())
+        all_suffice = suffice.all()
         return jax.vmap(lambda w, key, s: grower(w, key)[1](s, search, all_suffice))(
             weights, keys, states)
 
@@ -371,13 +392,24 @@ def grow_trees(xb: jax.Array, target: jax.Array, weights: jax.Array, feature_ok:
     plan.vmap_trees: in lockstep, vmapped (GPU / TPU, and toy problems, where a step is tiny
     and per-step overhead dominates) or one after another with `lax.map` (real problems on CPU:
     vmapped scatters are several times slower per entry on XLA:CPU, and one tree's working set
-    stays in cache)."""
+    stays in cache).
+
+    plan.n_devices > 1: the samples (xb's sample axis, target, weights' second axis) are split
+    over that many devices, their histograms summed across them (`gdm.tree._shard`)."""
+    grow = partial(_grow_batch, plan=plan)
+    if plan.n_devices > 1:
+        grow = shard_samples(grow, plan.n_devices, plan.by_feature)
+    return fitted_arrays(grow(xb, target, weights, feature_ok, keys, limits), edges,
+                         plan.criterion)
+
+
+def _grow_batch(xb, target, weights, feature_ok, keys, limits, plan: ProgramPlan) -> Trees:
+    """The trees of `grow_trees`, on one device's samples (all of them, or its block when
+    plan.n_devices > 1, `gdm.tree._shard`)."""
     if plan.vmap_trees:
-        trees = _grow_lockstep(xb, target, weights, feature_ok, keys, limits, plan)
-    else:
-        trees = lax.map(lambda wk: _grow_one(xb, target, wk[0], feature_ok, wk[1], limits,
-                                             plan), (weights, keys))
-    return fitted_arrays(trees, edges, plan.criterion)
+        return _grow_lockstep(xb, target, weights, feature_ok, keys, limits, plan)
+    return lax.map(lambda wk: _grow_one(xb, target, wk[0], feature_ok, wk[1], limits, plan),
+                   (weights, keys))
 
 
 _grow_fast = jax.jit(grow_trees, static_argnames=("plan",),

@@ -36,6 +36,21 @@ ACCELERATOR_CELLS = 2**29
 # Toy problems (check_estimator, CV on tiny data): one small vmapped program under this many
 # histogram cells, compiled at a low optimisation level since compiling dominates there.
 TOY_CELLS = 2**22
+# Fewest padded sample rows per device of a sharded fit.
+MIN_DEVICE_ROWS = 128
+
+
+def devices_of(n_pad: int, devices: int, *, toy: bool) -> int:
+    """Devices a fit's samples are split over (see `plan_growth`)."""
+    if toy or devices <= 1 or n_pad % devices or n_pad // devices < MIN_DEVICE_ROWS:
+        return 1
+    return devices
+
+
+def device_rows(windows: tuple[int, ...], n_devices: int, n_local: int) -> tuple[int, ...]:
+    """Rows each device scans of each compact window: its even share with half again as many
+    for imbalance (multiples of 16, at most the device's rows)."""
+    return tuple(min(n_local, -(-3 * w // (2 * n_devices * 16)) * 16) for w in windows)
 
 
 def coarse_bucket(n: int, minimum: int) -> int:
@@ -76,6 +91,17 @@ def bag_rows_of(n_bag: int, n_pad: int) -> int:
     return min(n_pad, -(-n_bag // step) * step)
 
 
+def device_bag_bound(n_used: int, n_draws: int | None, n_local: int) -> int:
+    """At most how many distinct samples of a tree's bag one device's n_local rows hold, but
+    for a vanishing chance: `bag_bound` of the min(n_used, n_local) used samples it may hold
+    and the draws that land on them (their share of n_draws plus six standard deviations)."""
+    held = min(n_used, n_local)
+    if n_draws is None or held <= 1:
+        return held
+    share = n_draws * held / max(n_used, 1)
+    return min(held, bag_bound(held, int(share + 6 * share**0.5) + 1))
+
+
 def needs_counts(min_samples_leaf: int) -> bool:
     """Whether split search needs sample counts per bin (else positive weight says enough)."""
     return min_samples_leaf > 1
@@ -100,11 +126,13 @@ class ProgramPlan:
     vmap_trees: bool  # trees in vmapped lockstep, else one after another
     by_feature: bool  # binned x laid out (features, samples), else (samples, features)
     small: bool  # the toy program (low optimisation level)
+    n_devices: int = 1  # devices the samples are split over (bag_rows then counts per device)
+    window_rows: tuple[int, ...] = ()  # n_devices > 1: rows per device of each window
 
     def growth_kwargs(self) -> dict:
         """The fields a tree's grower reads (all but the program-level choices)."""
         out = dataclasses.asdict(self)
-        for name in ("vmap_trees", "small"):
+        for name in ("vmap_trees", "small", "n_devices", "window_rows"):
             out.pop(name)
         return out
 
@@ -173,9 +201,10 @@ def _feature_groups(k_slots: int, node_chunk: int, n_bins: int, hist_channels: i
 def plan_growth(n_pad: int, k: int, n_trees: int, *, criterion: str, n_channels: int,
                 classifier: bool, max_bins: int, n_bins_used: int, min_samples_leaf: int,
                 node_chunk: int, chunk_size: int | None, threads: int, accelerator: bool,
-                d_pad: int, n_bag: int) -> GrowthPlan:
+                d_pad: int, n_used: int, n_draws: int | None, devices: int = 1) -> GrowthPlan:
     """Plans the growth of n_trees trees on n_pad (padded) samples and d_pad features, k of
-    them usable per node, each tree's bag holding at most n_bag samples (`bag_bound`).
+    them usable per node, n_used samples of positive weight drawn n_draws times per tree
+    (None: no bootstrap), on at most `devices` devices.
 
     - Feature slots: k padded to a bucket (toy problems, so that they share programs across
       max_features) or exact (real problems scan no padding slots).
@@ -199,8 +228,24 @@ def plan_growth(n_pad: int, k: int, n_trees: int, *, criterion: str, n_channels:
     - Groups: the full search scans feature slots in groups whose histograms fit `chunk_size`
       (in cache on CPU), the compact search likewise for its per-slot arrays (sized on CPU for
       windows up to n / 4), the first levels' searches for their fewer node slots.
+    - Devices: the samples (binned rows, weights, node positions) are split over n_devices
+      devices, each building its rows' partial histograms, summed across devices before every
+      split search, so all devices choose the same splits (`gdm.tree._shard`). All `devices`
+      unless the problem is a toy one (one device: compiling dominates there, and a program
+      with collectives compiles slower), n_pad does not split evenly, or a device would hold
+      fewer than MIN_DEVICE_ROWS rows (the collectives would cost more than the histograms).
+      Every search, full, first-level and compact, is sharded, in lockstep and one tree after
+      another alike. bag_rows then counts one device's compacted rows, bounded for the
+      largest share of a bag one device holds (`device_bag_bound`); the compact windows stay
+      global sample counts, each device scanning `window_rows` of its own samples (a window
+      takes a step when the step's samples fit it and each device's share fits its rows). The
+      scans of the summed histograms are split too: the full search's node slots and the
+      compact search's feature slots (compact_group rounded up to a multiple of n_devices)
+      in one block per device, where they split evenly. On CPU
+      each call already keeps n_devices cores busy, so threads / n_devices calls run at once.
     """
     node_chunk = min(node_chunk, max(8, n_pad // 32))
+    n_bag = bag_bound(n_used, n_draws)
     k_pad, n_bins, n_channels_pad, toy = _padded_sizes(
         n_pad, k, n_trees, d_pad, node_chunk=node_chunk, max_bins=max_bins,
         n_bins_used=n_bins_used, n_channels=n_channels, classifier=classifier)
@@ -213,12 +258,22 @@ def plan_growth(n_pad: int, k: int, n_trees: int, *, criterion: str, n_channels:
     group, tops, compact_group = _feature_groups(
         k_pad if toy else k, node_chunk, n_bins, hist_channels, cells, trees_at_once,
         windows, n_pad, toy=toy, accelerator=accelerator)
+    n_devices = devices_of(n_pad, devices, toy=toy)
+    if n_devices > 1:
+        if compact_group >= n_devices:  # whole blocks of slots, one per device
+            compact_group = -(-compact_group // n_devices) * n_devices
+        n_local = n_pad // n_devices
+        bag_rows = n_local if toy or accelerator else bag_rows_of(
+            device_bag_bound(n_used, n_draws, n_local), n_local)
+    else:
+        bag_rows = n_pad if toy or accelerator else bag_rows_of(n_bag, n_pad)
     program = ProgramPlan(
         criterion=criterion, n_channels=n_channels_pad, k=k_pad, node_chunk=node_chunk,
         n_bins=n_bins, capacity=2 * n_pad, group=group, tops=tops, compact_group=compact_group,
-        windows=windows, bag_rows=n_pad if toy or accelerator else bag_rows_of(n_bag, n_pad),
-        counted=counted, vmap_trees=toy or accelerator,
-        by_feature=not toy and not accelerator, small=toy)
+        windows=windows, bag_rows=bag_rows, counted=counted, vmap_trees=toy or accelerator,
+        by_feature=not toy and not accelerator, small=toy, n_devices=n_devices,
+        window_rows=device_rows(windows, n_devices, n_pad // n_devices) if n_devices > 1
+        else ())
     return GrowthPlan(program=program, tree_chunk=tree_chunk,
                       n_rows=-(-n_trees // tree_chunk) * tree_chunk,
-                      workers=1 if toy else threads)
+                      workers=1 if toy else max(1, threads // n_devices))

@@ -5,6 +5,16 @@ histograms, a group of sampled-feature slots at a time; its cost is the bin scan
 a node of 5 samples as for one of 5,000. `best_splits_compact`, for steps whose nodes hold few
 samples in all (deep in the tree, most steps), keeps only the (node, bin) cells that hold
 samples, so the scan costs what the samples do, not nodes x bins.
+
+`devices` > 1: the samples are split over a mesh of that many devices (`gdm.tree._shard`);
+each device builds its samples' partial histograms (and, in the compact search, occupied cells
+and node totals), combined across the devices before the scan, so every device finds the same
+splits. The full search sums each group's histograms into node blocks, one per device
+(reduce-scatter), so each device scans node_chunk / devices nodes, and the nodes' best splits
+are gathered; node slots that do not split evenly (the first levels' 2) are summed whole.
+The compact search likewise sums each group's compact histograms into blocks of feature
+slots, one per device (when the group splits evenly), each device scanning its slots, and the
+devices' best splits are compared in slot order.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from gdm.tree._shard import across, first_best, gathered, own_block, summed_blocks
 from gdm.utils.compiler import on_accelerator
 
 
@@ -126,7 +137,7 @@ def gather_bins(xb: jax.Array, rows: jax.Array, feats: jax.Array, by_feature: bo
 
 
 def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion, n_nodes,
-                n_bins, n_stats, group, counted, by_feature):
+                n_bins, n_stats, group, counted, by_feature, devices=1):
     """Best (score, feature slot, bin, left stats) per node of a growth step, and node totals.
 
     `group` sampled-feature slots at a time (a `lax.fori_loop` over the k_used slots): the
@@ -136,13 +147,15 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
     then the first bin, as an argmax over (slot, bin) would. `rows` are the samples (rows of xb)
     taken into account, with their node `local`, `active` flag and channel `ids` / `vals`.
     """
-    K, B, S1, G = n_nodes, n_bins, n_stats, group
+    K_all, B, S1, G = n_nodes, n_bins, n_stats, group
+    blocks = devices > 1 and K_all % devices == 0  # each device scans its block of nodes
+    K = K_all // devices if blocks else K_all
     k_used = limits[4].astype(jnp.int32)
     k = feats.shape[1]
     n_groups = -(-k // G)
     feats = jnp.pad(feats, ((0, 0), (0, n_groups * G - k)))
     base = ((local * S1)[:, None] + ids) * B                             # (n, P)
-    slot_offset = jnp.arange(G)[:, None, None] * (K * S1 * B)            # (G, 1, 1)
+    slot_offset = jnp.arange(G)[:, None, None] * (K_all * S1 * B)        # (G, 1, 1)
     rows = rows[:, None]
 
     def one_group(g, best):
@@ -151,9 +164,10 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
                            by_feature)                                            # (n, G)
         index = slot_offset + base[None] + bins.T.astype(jnp.int32)[:, :, None]  # (G, n, P)
         keep = active[None, :, None] & (slots < k_used)[:, None, None]
-        index = jnp.where(keep, index, G * K * S1 * B)                   # dropped
-        hist = jnp.zeros(G * K * S1 * B, jnp.float32).at[index.ravel()].add(
-            jnp.broadcast_to(vals, index.shape).ravel(), mode="drop")
+        index = jnp.where(keep, index, G * K_all * S1 * B)               # dropped
+        hist = jnp.zeros(G * K_all * S1 * B, jnp.float32).at[index.ravel()].add(
+            jnp.broadcast_to(vals, index.shape).ravel(), mode="drop").reshape(G, K_all, S1 * B)
+        hist = summed_blocks(hist, 1) if blocks else across(hist, devices > 1)
         left = _cumsum_bins(hist.reshape(G, K, S1, B))
         total = left[..., -1:]
         score = _scored(left, total, limits, criterion, counted)                 # (G, K, B)
@@ -166,19 +180,23 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
 
     init = (jnp.full(K, -jnp.inf, jnp.float32), jnp.zeros(K, jnp.int32), jnp.zeros(K, jnp.int32),
             jnp.zeros((K, S1), jnp.float32), jnp.zeros((K, S1), jnp.float32))
-    return lax.fori_loop(0, (k_used + G - 1) // G, one_group, init)
+    out = lax.fori_loop(0, (k_used + G - 1) // G, one_group, init)
+    return tuple(gathered(a, 0) for a in out) if blocks else out
 
 
 
 
-def _occupancy(cell: jax.Array, n_cells: int) -> tuple[jax.Array, jax.Array]:
+def _occupancy(cell: jax.Array, n_cells: int,
+               sharded: bool = False) -> tuple[jax.Array, jax.Array]:
     """Occupancy bits of the cells in each row of cell (G, W) (entries of n_cells or more are
-    ignored), packed 32 to a word, and the number of occupied cells before each word: what
-    `_rank` numbers cells with, 32 times less to sum than a cumulative sum over all cells."""
+    ignored; `sharded`: cells occupied on any device), packed 32 to a word, and the number of
+    occupied cells before each word: what `_rank` numbers cells with, 32 times less to sum
+    than a cumulative sum over all cells."""
     G = cell.shape[0]
     n_words = -(-n_cells // 512) * 16  # whole blocks of `_cumsum_bins`
     bits = jnp.zeros((G, n_words * 32 + 1), jnp.uint8).at[
         jnp.arange(G)[:, None], jnp.minimum(cell, n_cells)].set(1, mode="drop")[:, :n_words * 32]
+    bits = across(bits, sharded, lax.pmax)
     words = (bits.reshape(G, n_words, 32).astype(jnp.uint32)
              << jnp.arange(32, dtype=jnp.uint32)).sum(-1)
     counts = lax.population_count(words).astype(jnp.float32)
@@ -200,7 +218,7 @@ def _occupied_rank(cell: jax.Array, n_cells: int) -> jax.Array:
 
 
 def _gini_compact_score(left, node_sums, t_weights, g_index, slot, ends, at_node, limits,
-                        counted):
+                        counted, devices):
     """Gini scores (G, W) of compact slots from their left sums (restarted at each node):
     sum_c R_c^2 = sum_c T_c^2 - 2 sum_c T_c L_c + sum_c L_c^2, where sum_c T_c L_c is the
     cumulative sum of each sample's weight times its node's total of its class (restarted
@@ -212,9 +230,10 @@ def _gini_compact_score(left, node_sums, t_weights, g_index, slot, ends, at_node
     classes = left.shape[1] - (1 if counted else 0)
     totals = node_sums[:, :classes]
     t2 = (totals * totals).sum(-1)                                                 # (K,)
-    tl = jnp.zeros(slot.shape, jnp.float32).at[g_index, slot].add(
-        jnp.broadcast_to(t_weights, slot.shape), mode="drop")
-    tl = _cumsum_bins(tl.at[g_index, ends].add(-t2[:-1], mode="drop"))             # (G, W)
+    tl = _summed(jnp.zeros((slot.shape[0], left.shape[2]), jnp.float32).at[g_index, slot].add(
+        jnp.broadcast_to(t_weights, slot.shape), mode="drop"), devices, left.shape[0])
+    g_own = jnp.arange(left.shape[0])[:, None]
+    tl = _cumsum_bins(tl.at[g_own, ends].add(-t2[:-1], mode="drop"))               # (G, W)
     lc = left[:, :classes]
     lw, l2 = lc.sum(1), (lc * lc).sum(1)
     tw = totals.sum(-1)[at_node]
@@ -245,13 +264,14 @@ def _key_score(key: jax.Array) -> jax.Array:
 
 
 def _compact_node_totals(local, active, ids, vals, n_nodes: int, n_stats: int,
-                         counted: bool) -> tuple[jax.Array, jax.Array, jax.Array]:
+                         counted: bool,
+                         sharded: bool = False) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Node totals (K, S1), the totals of the nodes before each (in compact slot order), and
     for gini each sample's weight times its node's total of its class (class channels only).
     The same for every feature slot: one small scatter, not one per slot."""
     K, S1 = n_nodes, n_stats
-    node_sums = jnp.zeros((K + 1, S1), jnp.float32).at[
-        jnp.where(active, local, K)[:, None], ids].add(vals)[:K]                  # (K, S1)
+    node_sums = across(jnp.zeros((K + 1, S1), jnp.float32).at[
+        jnp.where(active, local, K)[:, None], ids].add(vals)[:K], sharded)        # (K, S1)
     before = jnp.cumsum(node_sums, axis=0) - node_sums
     classes = S1 - 1 if counted else S1
     t_weights = jnp.where(ids < classes, vals * node_sums[local[:, None],
@@ -261,11 +281,11 @@ def _compact_node_totals(local, active, ids, vals, n_nodes: int, n_stats: int,
 
 
 def _compact_cells(xb, rows, feats, local, active, g, k_used, *, group: int, n_nodes: int,
-                   n_bins: int, by_feature: bool):
+                   n_bins: int, n_slots: int, by_feature: bool, sharded: bool = False):
     """The (node, bin) cell of each sample at each slot of feature group g (K * B where the
     sample or slot is unused), the cells' occupancy (`_occupancy`), and each sample's compact
-    slot: its cell's rank among the occupied ones (W where unused)."""
-    G, K, B, W = group, n_nodes, n_bins, rows.shape[0]
+    slot: its cell's rank among the occupied ones (n_slots where unused)."""
+    G, K, B = group, n_nodes, n_bins
     slots = g * G + jnp.arange(G)
     # Each group gathers only its own slots' features per sample (gathering all padded
     # slots at once would read columns a group never uses), and scatters the (node, bin)
@@ -275,31 +295,39 @@ def _compact_cells(xb, rows, feats, local, active, g, k_used, *, group: int, n_n
             else xb[rows, slot_feats].T)                                      # (G, W)
     keep = active[None, :] & (slots < k_used)[:, None]
     cell = jnp.where(keep, local * B + bins.astype(jnp.int32), K * B)          # (G, W)
-    occupied = _occupancy(cell, K * B)
-    slot = jnp.where(keep, _rank(*occupied, cell), W)
+    occupied = _occupancy(cell, K * B, sharded)
+    slot = jnp.where(keep, _rank(*occupied, cell), n_slots)
     return cell, occupied, slot
 
 
+def _summed(x: jax.Array, devices: int, own: int) -> jax.Array:
+    """x (G, ...) summed over the devices: whole, or each device's block of `own` rows."""
+    return summed_blocks(x, 0) if own < x.shape[0] else across(x, devices > 1)
+
+
 def _compact_histogram(ids, vals, cell, slot, g_index, *, n_nodes: int, n_bins: int,
-                       n_stats: int):
-    """Channel sums (G, S1, W) of the compact slots, and each slot's node, bin and segment
+                       n_slots: int, n_stats: int, devices: int = 1, own: int | None = None):
+    """Channel sums (G, S1, W = n_slots) of the compact slots, and each slot's node, bin and segment
     (g * K + node, G * K for empty slots) for the per-node maxima; g_index = arange(G)[:, None].
-    """
-    G, W = cell.shape
-    K, B, S1 = n_nodes, n_bins, n_stats
-    hist = jnp.zeros((G, S1, W), jnp.float32).at[
+    `own` < G: this device's block of `own` feature slots of them (`best_splits_compact`)."""
+    G, W = cell.shape[0], n_slots
+    K, B, S1, own = n_nodes, n_bins, n_stats, own or G
+    hist = _summed(jnp.zeros((G, S1, W), jnp.float32).at[
         g_index[:, :, None], ids[None], slot[:, :, None]].add(
-        vals[None], mode="drop")                                             # (G, S1, W)
-    cell_of = jnp.full((G, W), K * B, jnp.int32).at[g_index, slot].set(cell, mode="drop")
+        vals[None], mode="drop"), devices, own)                              # (G, S1, W)
+    cell_of = across(jnp.full((G, W), K * B, jnp.int32).at[g_index, slot].set(
+        cell, mode="drop"), devices > 1, lax.pmin)
+    cell_of = own_block(cell_of, own) if own < G else cell_of
     node_of, bin_of = cell_of // B, cell_of % B
-    segment = jnp.where(node_of < K, g_index * K + node_of, G * K)           # (G, W)
+    segment = jnp.where(node_of < K, jnp.arange(own)[:, None] * K + node_of, own * K)
     return hist, node_of, bin_of, segment
 
 
 def _compact_scores(hist, occupied, slot, node_of, g_index, totals, limits, *,
-                    criterion: str, counted: bool, n_bins: int):
+                    criterion: str, counted: bool, n_bins: int, devices: int = 1):
     """Left sums (G, S1, W) of the compact slots, restarted at each node, and their split
-    scores (-inf where not allowed or empty); totals = `_compact_node_totals`."""
+    scores (-inf where not allowed or empty); totals = `_compact_node_totals`. hist and
+    node_of may hold this device's block of the slots of occupied, slot and g_index."""
     node_sums, before, t_weights = totals
     G, S1, _ = hist.shape
     K, B = node_sums.shape[0], n_bins
@@ -307,11 +335,13 @@ def _compact_scores(hist, occupied, slot, node_of, g_index, totals, limits, *,
     if criterion == "gini":
         # Node m's sums are subtracted at the first slot of node m + 1, so the cumulative
         # sum restarts at each node: no (G, S1, W) gathers of the nodes' sums.
-        ends = _rank(*occupied, jnp.broadcast_to(jnp.arange(1, K) * B, (G, K - 1)))
-        left = _cumsum_bins(hist.at[g_index[:, :, None], jnp.arange(S1), ends[:, :, None]]
+        own = [own_block(a, G) for a in occupied] if G < slot.shape[0] else occupied
+        ends = _rank(*own, jnp.broadcast_to(jnp.arange(1, K) * B, (G, K - 1)))
+        left = _cumsum_bins(hist.at[jnp.arange(G)[:, None, None], jnp.arange(S1),
+                                    ends[:, :, None]]
                             .add(-node_sums[None, :K - 1], mode="drop"))      # (G, S1, W)
         score = _gini_compact_score(left, node_sums, t_weights, g_index, slot, ends,
-                                    at_node, limits, counted)
+                                    at_node, limits, counted, devices)
     else:
         # Each node's (K, S1) sums at each slot, gathered straight into the (G, S1, W)
         # layout: gathering (G, W, S1) rows and transposing them (moveaxis) would add two
@@ -343,8 +373,10 @@ def _segment_best(score, left, segment, bin_of, n_nodes: int):
 
 
 def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
-                        n_nodes, n_bins, n_stats, group, counted, by_feature):
-    """`best_splits` for at most len(rows) samples in all: the same splits, cheaper.
+                        n_nodes, n_bins, n_stats, group, counted, by_feature, devices=1,
+                        n_slots=None):
+    """`best_splits` for at most n_slots (None: len(rows)) samples in all, on all devices:
+    the same splits, cheaper. `rows` are this device's (at most n_slots) samples.
 
     Per sampled-feature slot, the (node, bin) cells holding samples are numbered in (node, bin)
     order (`_occupied_rank`), and the channel sums go to those compact slots: len(rows) of
@@ -356,23 +388,29 @@ def best_splits_compact(xb, rows, feats, local, active, ids, vals, limits, *, cr
     `best_splits`, where an empty bin repeats the score of the occupied one before it.
     """
     K, B, S1, G = n_nodes, n_bins, n_stats, group
+    sharded = devices > 1
+    own = G // devices if sharded and G % devices == 0 else G  # this device's slots
     k_used = limits[4].astype(jnp.int32)
     k = feats.shape[1]
     n_groups = -(-k // G)
     feats = jnp.pad(feats, ((0, 0), (0, n_groups * G - k)))
     g_index = jnp.arange(G)[:, None]
     rows = rows[:, None]
-    totals = _compact_node_totals(local, active, ids, vals, K, S1, counted)
-    sizes = dict(n_nodes=K, n_bins=B)
+    totals = _compact_node_totals(local, active, ids, vals, K, S1, counted, sharded)
+    sizes = dict(n_nodes=K, n_bins=B, n_slots=n_slots or rows.shape[0])
 
     def one_group(g, best):
         cell, occupied, slot = _compact_cells(xb, rows, feats, local, active, g, k_used,
-                                              group=G, by_feature=by_feature, **sizes)
-        hist, node_of, bin_of, segment = _compact_histogram(ids, vals, cell, slot, g_index,
-                                                            n_stats=S1, **sizes)
+                                              group=G, by_feature=by_feature, sharded=sharded,
+                                              **sizes)
+        hist, node_of, bin_of, segment = _compact_histogram(
+            ids, vals, cell, slot, g_index, n_stats=S1, devices=devices, own=own, **sizes)
         left, score = _compact_scores(hist, occupied, slot, node_of, g_index, totals, limits,
-                                      criterion=criterion, counted=counted, n_bins=B)
+                                      criterion=criterion, counted=counted, n_bins=B,
+                                      devices=devices)
         s, j, b, chosen = _segment_best(score, left, segment, bin_of, K)
+        if own < G:  # the best of the devices' slot blocks, the first in slot order
+            s, j, b, chosen = first_best(s, j, b, chosen, size=own)
         better = s > best[0]
         return (jnp.where(better, s, best[0]), jnp.where(better, g * G + j, best[1]),
                 jnp.where(better, b, best[2]), jnp.where(better[:, None], chosen, best[3]))

@@ -5,6 +5,11 @@ the branch): the compact search over the smallest sample window that holds the s
 samples, the full search over the few node slots of the first levels, or the full search over
 all node_chunk slots. Both full searches scan the first `bag_rows` samples in sample order,
 compacted so that the samples of positive weight (the only ones ever active) come first.
+
+With the samples split over devices (`plan.n_devices`), each device compacts its own samples:
+a search scans `bag_rows` (counted per device) or a window's `window_rows` of them. A window
+holds a step when its active samples on all devices fit the window and those of each device
+fit its rows (`gdm.tree._grow.choose_search`).
 """
 
 from __future__ import annotations
@@ -59,12 +64,15 @@ def _full_search(st: _StepSamples, bag_rows: int, **kw) -> Splits:
                        vals=st.vals[rows], **dict(st.static, **kw))
 
 
-def _compact_search(st: _StepSamples, width: int, compact_group: int, _) -> Splits:
-    """`best_splits_compact` over the first `width` compacted samples (deep steps)."""
-    rows = st.picked[:width]
+def _compact_search(st: _StepSamples, width: int, n_rows: int, compact_group: int,
+                    _) -> Splits:
+    """`best_splits_compact` over a window of `width` samples in all (deep steps), of which
+    each device holds at most `n_rows`, its first compacted samples (width on one device)."""
+    rows = st.picked[:n_rows]
     return best_splits_compact(st.xb, rows, local=st.local[rows],
-                               active=jnp.arange(width) < st.n_active, ids=st.ids[rows],
-                               vals=st.vals[rows], **dict(st.static, group=compact_group))
+                               active=jnp.arange(n_rows) < st.n_active, ids=st.ids[rows],
+                               vals=st.vals[rows], n_slots=width,
+                               **dict(st.static, group=compact_group))
 
 
 def _top_search(st: _StepSamples, slots: int, group: int, node_chunk: int, bag_rows: int,
@@ -87,12 +95,14 @@ def step_splits(xb: jax.Array, feats: jax.Array, local: jax.Array, active: jax.A
     K, S1 = plan.node_chunk, plan.n_channels + 1
     static = dict(feats=feats, limits=limits, criterion=plan.criterion, n_nodes=K,
                   n_bins=plan.n_bins, n_stats=S1 if plan.counted else S1 - 1, group=plan.group,
-                  counted=plan.counted, by_feature=plan.by_feature)
+                  counted=plan.counted, by_feature=plan.by_feature,
+                  devices=plan.n_devices)
     n_active, picked = _compacted(active, max(plan.windows[-1], plan.bag_rows))
     st = _StepSamples(xb, local, active, ids, vals, picked, n_active, static)
-    if plan.windows[-1] >= local.shape[0]:
+    if plan.windows[-1] >= plan.capacity // 2:  # all samples, on every device
         return _full_search(st, plan.bag_rows)
-    return lax.switch(search, [partial(_compact_search, st, w, plan.compact_group)
-                               for w in plan.windows]
+    window_rows = plan.window_rows or plan.windows
+    return lax.switch(search, [partial(_compact_search, st, w, r, plan.compact_group)
+                               for w, r in zip(plan.windows, window_rows, strict=True)]
                       + [partial(_top_search, st, *top, K, plan.bag_rows) for top in plan.tops]
                       + [lambda _: _full_search(st, plan.bag_rows)], None)

@@ -47,3 +47,13 @@ def shard_rows(x, mesh: Mesh) -> jax.Array:
 def padded_to_devices(size: int, mesh: Mesh) -> int:
     """The smallest multiple of the mesh's device count that is >= size."""
     return -(-size // mesh.size) * mesh.size
+
+
+def axis_sharding(mesh: Mesh, axis: int) -> NamedSharding:
+    """Axis `axis` split into equal blocks over the mesh, the other axes whole."""
+    return NamedSharding(mesh, PartitionSpec(*([None] * axis), AXIS))
+
+
+def shard_axis(x, mesh: Mesh, axis: int) -> jax.Array:
+    """x on the mesh, axis `axis` split over the devices (its length must divide evenly)."""
+    return jax.device_put(x, axis_sharding(mesh, axis))
