@@ -10,16 +10,13 @@ different splits round differently in another summation order, so only the root 
 agree and the held-out R^2 stay within 0.05.
 """
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
 from gdm.ensemble import RandomForestClassifier
-from tests.conftest import REPO
+from tests.helpers_train import run_on_cpu_devices
 
 SCRIPT = textwrap.dedent("""
     import jax
@@ -90,12 +87,7 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_four_devices_grow_the_one_device_trees():
-    env = {**os.environ, "JAX_PLATFORMS": "cpu",
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    assert "CHECKED 5" in proc.stdout
+    assert "CHECKED 5" in run_on_cpu_devices(SCRIPT, 4, timeout=600)
 
 
 def test_more_devices_than_the_process_has_raise():

@@ -29,11 +29,11 @@ def median_time(fn: Callable, *args) -> tuple[object, float]:
 
 
 def worker(time_ours: Callable[..., dict], datasets: Iterable[tuple]) -> None:
-    """Runs time_ours(name, x_train, y_train, x_test) on every data set with all devices of
-    this process; prints the rows as one JSON line."""
+    """Runs time_ours(name, x_train, y_train, x_test, y_test) on every data set with all
+    devices of this process; prints the rows as one JSON line."""
     import jax
 
-    rows = [time_ours(name, xtr, ytr, xte) for name, xtr, ytr, xte, _ in datasets]
+    rows = [time_ours(*data) for data in datasets]
     print(RESULT + json.dumps(dict(jax_devices=str(jax.devices()), rows=rows)), flush=True)
 
 

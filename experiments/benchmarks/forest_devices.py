@@ -28,15 +28,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 
 from experiments.benchmarks import common
-from experiments.benchmarks.knn_devices import REPEATS, REPO_ROOT, RESULT, median_time
+from experiments.benchmarks.devices import REPEATS, median_time, run_devices, worker
 
 N_ESTIMATORS = 32
 COLUMNS = ["dataset", "n_train", "n_features", "devices", "fit_cold_s", "fit_s", "sk_fit_s",
@@ -77,35 +73,17 @@ def time_ours(name: str, xtr, ytr, xte, yte) -> dict:
                 digest=trees_digest(model), accuracy=float(model.score(xte, yte)))
 
 
-def worker() -> None:
-    """Fits every data set on all devices of this process; prints one JSON line."""
-    import jax
-
-    rows = [time_ours(*data) for data in datasets()]
-    print(RESULT + json.dumps(dict(jax_devices=str(jax.devices()), rows=rows)), flush=True)
-
-
-def run_worker(n_devices: int) -> dict:
-    env = {**os.environ, "JAX_PLATFORMS": "cpu",
-           "XLA_FLAGS": f"--xla_force_host_platform_device_count={n_devices}"}
-    proc = subprocess.run([sys.executable, "-m", "experiments.benchmarks.forest_devices",
-                           "--worker"], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, check=True)
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT))
-    return json.loads(line[len(RESULT):])
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", default="1,4", help="comma-separated device counts")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        return worker()
+        return worker(time_ours, datasets())
     from sklearn.ensemble import RandomForestClassifier as SkForest
 
     counts = [int(c) for c in args.devices.split(",")]
-    runs = {n: run_worker(n) for n in counts}
+    runs = {n: run_devices("experiments.benchmarks.forest_devices", n) for n in counts}
     rows = []
     for i, (_, xtr, ytr, xte, yte) in enumerate(datasets()):
         peer, sk_s = median_time(

@@ -52,7 +52,7 @@ def datasets():
     yield "blobs_20k", x[:20_000], y[:20_000], x[20_000:], y[20_000:]
 
 
-def time_ours(name: str, xtr, ytr, xte) -> dict:
+def time_ours(name: str, xtr, ytr, xte, yte) -> dict:
     """Fit, cold and warm predict of gdm's classifier on all devices of this process."""
     from gdm.neighbors import KNeighborsClassifier
 

@@ -56,7 +56,7 @@ def datasets():
     yield "synthetic_4k", x[:4_000], y[:4_000], x[4_000:], y[4_000:]
 
 
-def time_ours(name: str, xtr, ytr, xte) -> dict:
+def time_ours(name: str, xtr, ytr, xte, yte) -> dict:
     """Cold and warm fit and predict of gdm's SVC on all devices of this process."""
     from gdm.svm import SVC
 

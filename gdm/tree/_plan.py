@@ -9,7 +9,6 @@ min_samples_*, max_depth, class weights) share compiled programs.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from gdm.utils.buckets import bucket_size
@@ -128,13 +127,6 @@ class ProgramPlan:
     small: bool  # the toy program (low optimisation level)
     n_devices: int = 1  # devices the samples are split over (bag_rows then counts per device)
     window_rows: tuple[int, ...] = ()  # n_devices > 1: rows per device of each window
-
-    def growth_kwargs(self) -> dict:
-        """The fields a tree's grower reads (all but the program-level choices)."""
-        out = dataclasses.asdict(self)
-        for name in ("vmap_trees", "small", "n_devices", "window_rows"):
-            out.pop(name)
-        return out
 
 
 @dataclass(frozen=True)
