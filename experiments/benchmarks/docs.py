@@ -76,6 +76,10 @@ SVM_DEVICES = [col("data", "dataset"), col("devices", "devices"), col("fit warm 
                col("sklearn fit (s)", "sk_fit_s"), col("fit vs 1 device", "fit_ratio_1dev"),
                col("predict warm (s)", "predict_s"),
                col("dual_coef_ diff. from 1 device", "dual_coef_diff_1dev")]
+FOREST_DEVICES = [col("data", "dataset"), col("devices", "devices"),
+                  col("fit warm (s)", "fit_s"), col("sklearn fit (s)", "sk_fit_s"),
+                  col("fit vs 1 device", "ratio_1dev"),
+                  col("trees equal to 1 device's", "same_trees_1dev", str)]
 USER = [col("estimator", "estimator"), col("peer", "peer"),
         col("first process (s)", "first_process_s"),
         col("second process (s)", "cache_process_s"), col("peer process (s)", "peer_process_s"),
@@ -90,6 +94,7 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
     "forest_gpu": ("forest_gpu", FOREST), "hmm": ("hmm", HMM), "hmm_1000": ("hmm_1000", HMM),
     "hmm_gpu": ("hmm_gpu", HMM), "rbm": ("rbm", RBM), "user": ("user", USER),
     "knn_devices": ("knn_devices", KNN_DEVICES), "svm_devices": ("svm_devices", SVM_DEVICES),
+    "forest_devices": ("forest_devices", FOREST_DEVICES),
 }
 
 
