@@ -6,6 +6,7 @@ import json
 import os
 import re
 
+import ml_collections
 import pytest
 
 from gdm.config import load_config
@@ -102,3 +103,16 @@ def test_every_entry_config_loads_in_every_setting(tmp_path):
 def test_bad_report_arg():
     with pytest.raises(ValueError, match="'tiny' or empty"):
         load_config("experiments/report.py:full")
+
+
+def test_gan_is_compared_with_the_vae_on_the_same_data():
+    from gdm.runners._report_entries import gan_findings
+
+    gan = {"eval/frechet_distance": 50.0, "eval/frechet_distance_floor": 2.0}
+    others = {"vae_manifold": {"eval/frechet_distance": 20.0},
+              "vae_manifold_mnist": {"eval/frechet_distance": 200.0}}
+    for name, vae_fd, holds in (("digits", 20.0, False), ("mnist_idx", 200.0, True)):
+        config = ml_collections.ConfigDict({"dataset": {"name": name}})
+        versus = gan_findings(gan, config, others)[-1]
+        assert versus["measured"] == f"GAN 50.0 vs VAE {vae_fd:.1f}"
+        assert versus["holds"] is holds

@@ -62,7 +62,8 @@ def gan_findings(results: dict, config, others: dict) -> list[dict]:
     out = _frechet_gap(results, "GAN samples near the data (Frechet distance within 10x the "
                        "real-data floor)", "NS-GAN FID 6.8 on MNIST with Inception features "
                        "(Lucic et al. 2018); gdm uses LeNet-5 features, so only gaps transfer")
-    vae = others.get("vae_manifold", {})
+    suffix = "_mnist" if config.dataset.name == "mnist_idx" else ""
+    vae = others.get(f"vae_manifold{suffix}", {})  # the VAE on the same data
     if "eval/frechet_distance" in results and "eval/frechet_distance" in vae:
         gan_fd, vae_fd = results["eval/frechet_distance"], vae["eval/frechet_distance"]
         out.append(finding("GAN samples closer to the data than the VAE's",
