@@ -126,11 +126,20 @@ def run_entry(name: str, entry: Entry, sub: ml_collections.ConfigDict, directory
             status.update(state="failed", error=f"{type(e).__name__}: {e}")
     status["seconds"] = time.perf_counter() - start
     if status["state"] == "ok":
-        try:
-            status["findings"] = entry_findings(entry, sub, status["results"], others)
-        except Exception as e:  # noqa: BLE001
-            status["findings_error"] = f"{type(e).__name__}: {e}"
+        status = refresh_findings(entry, sub, status, others)
     _write_status(directory, status)
+    return status
+
+
+def refresh_findings(entry: Entry, sub: ml_collections.ConfigDict, status: dict,
+                     others: dict) -> dict:
+    """The status with its findings checked on its results (an error in them is recorded,
+    the experiment still counts as run)."""
+    status = {k: v for k, v in status.items() if k not in ("findings", "findings_error")}
+    try:
+        status["findings"] = entry_findings(entry, sub, status["results"], others)
+    except Exception as e:  # noqa: BLE001
+        status["findings_error"] = f"{type(e).__name__}: {e}"
     return status
 
 
@@ -159,7 +168,10 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
             previous = _read_status(directory)
             reused = (not config.force and previous is not None and previous["state"] == "ok"
                       and previous["config_hash"] == config_hash(sub))
-            status = previous if reused else run_entry(name, entry, sub, directory, others)
+            if reused:  # the claims are checked again: findings code may have changed
+                status = refresh_findings(entry, sub, previous, others)
+            else:
+                status = run_entry(name, entry, sub, directory, others)
         if status["state"] == "ok":
             others[name] = status["results"]
         statuses.append(status)
