@@ -119,7 +119,8 @@ def report_blocks(workdir: str, statuses: list[dict], seconds: float) -> list[tu
         summary.append([s["name"], s["state"], f"{s['seconds']:.0f} s", held])
     blocks = [("h1", "gdm report"), ("p", f"Machine: {machine()}."),
               ("p", f"{len(statuses)} experiments, "
-                    f"{sum(s['state'] != 'ok' for s in statuses)} failed; this run took "
+                    f"{sum(s['state'] != 'ok' for s in statuses)} failed; their wall times "
+                    f"sum to {sum(s['seconds'] for s in statuses):.0f} s; this run took "
                     f"{seconds:.0f} s (experiments reused from an earlier run keep their "
                     "own wall time)."),
               ("table", ["experiment", "status", "wall time", "claims held"], summary)]
