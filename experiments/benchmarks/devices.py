@@ -8,6 +8,7 @@ JSON line of its rows, which the parent reads and sets beside the peer it times 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -45,3 +46,19 @@ def run_devices(module: str, n_devices: int) -> dict:
                           capture_output=True, text=True, check=True)
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT))
     return json.loads(line[len(RESULT):])
+
+
+def runs_per_device_count(doc: str, module: str, time_ours: Callable[..., dict],
+                          datasets: Callable[[], Iterable[tuple]],
+                          argv: list[str] | None) -> tuple[list[int], dict] | None:
+    """The command line of a device benchmark: as `--worker`, times this process's devices
+    and returns None; otherwise (the --devices counts, each count's worker output)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--devices", default="1,4", help="comma-separated device counts")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(time_ours, datasets())
+        return None
+    counts = [int(c) for c in args.devices.split(",")]
+    return counts, {n: run_devices(module, n) for n in counts}

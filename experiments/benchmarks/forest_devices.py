@@ -26,13 +26,12 @@ of 4 devices equal those of 1 on both data sets.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 
 import numpy as np
 
 from experiments.benchmarks import common
-from experiments.benchmarks.devices import REPEATS, median_time, run_devices, worker
+from experiments.benchmarks.devices import REPEATS, median_time, runs_per_device_count
 
 N_ESTIMATORS = 32
 COLUMNS = ["dataset", "n_train", "n_features", "devices", "fit_cold_s", "fit_s", "sk_fit_s",
@@ -74,16 +73,13 @@ def time_ours(name: str, xtr, ytr, xte, yte) -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", default="1,4", help="comma-separated device counts")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.worker:
-        return worker(time_ours, datasets())
-    from sklearn.ensemble import RandomForestClassifier as SkForest
+    parsed = runs_per_device_count(__doc__, "experiments.benchmarks.forest_devices", time_ours,
+                                   datasets, argv)
+    if parsed is None:
+        return
+    counts, runs = parsed
 
-    counts = [int(c) for c in args.devices.split(",")]
-    runs = {n: run_devices("experiments.benchmarks.forest_devices", n) for n in counts}
+    from sklearn.ensemble import RandomForestClassifier as SkForest
     rows = []
     for i, (_, xtr, ytr, xte, yte) in enumerate(datasets()):
         peer, sk_s = median_time(

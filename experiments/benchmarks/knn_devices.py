@@ -24,12 +24,10 @@ digits 0.0086 s on 1 device, 0.032 s on 4, scikit-learn 0.0078 s; blobs 20k x 64
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 from experiments.benchmarks import common
-from experiments.benchmarks.devices import REPEATS, median_time, run_devices, worker
+from experiments.benchmarks.devices import REPEATS, median_time, runs_per_device_count
 
 K = 5
 COLUMNS = ["dataset", "n_train", "n_query", "devices", "shards", "predict_cold_s", "predict_s",
@@ -66,16 +64,13 @@ def time_ours(name: str, xtr, ytr, xte, yte) -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", default="1,4", help="comma-separated device counts")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.worker:
-        return worker(time_ours, datasets())
-    from sklearn.neighbors import KNeighborsClassifier as SkKNN
+    parsed = runs_per_device_count(__doc__, "experiments.benchmarks.knn_devices", time_ours,
+                                   datasets, argv)
+    if parsed is None:
+        return
+    counts, runs = parsed
 
-    counts = [int(c) for c in args.devices.split(",")]
-    runs = {n: run_devices("experiments.benchmarks.knn_devices", n) for n in counts}
+    from sklearn.neighbors import KNeighborsClassifier as SkKNN
     rows = []
     for i, (_, xtr, ytr, xte, yte) in enumerate(datasets()):
         sk_pred, sk_s = median_time(SkKNN(K).fit(xtr, ytr).predict, xte)

@@ -28,12 +28,10 @@ scikit-learn 0.295 s; predict 0.022 s, 0.012 s, scikit-learn 0.153 s.
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 from experiments.benchmarks import common
-from experiments.benchmarks.devices import REPEATS, median_time, run_devices, worker
+from experiments.benchmarks.devices import REPEATS, median_time, runs_per_device_count
 
 COLUMNS = ["dataset", "n_train", "n_test", "devices", "fit_cold_s", "fit_s", "sk_fit_s",
            "fit_ratio_sk", "fit_ratio_1dev", "predict_cold_s", "predict_s", "sk_predict_s",
@@ -83,16 +81,13 @@ def _against_first(r: dict, first: dict) -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", default="1,4", help="comma-separated device counts")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.worker:
-        return worker(time_ours, datasets())
-    from sklearn.svm import SVC as SkSVC
+    parsed = runs_per_device_count(__doc__, "experiments.benchmarks.svm_devices", time_ours,
+                                   datasets, argv)
+    if parsed is None:
+        return
+    counts, runs = parsed
 
-    counts = [int(c) for c in args.devices.split(",")]
-    runs = {n: run_devices("experiments.benchmarks.svm_devices", n) for n in counts}
+    from sklearn.svm import SVC as SkSVC
     rows = []
     for i, (_, xtr, ytr, xte, yte) in enumerate(datasets()):
         peer = SkSVC()
