@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn import ensemble as sk_ensemble
 from sklearn import tree as sk_tree
-from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.utils.estimator_checks import check_estimator
 
+from gdm.ensemble import RandomForestClassifier
 from gdm.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 
@@ -89,6 +91,61 @@ def test_full_depth_tree_quality_matches_sklearn():
     assert np.all(ours.tree_arrays_["feature"][0, leaves] == -2)
     np.testing.assert_allclose(ours.predict_proba(xte).sum(1), 1.0, rtol=1e-6)
     assert ours.feature_importances_.sum() == pytest.approx(1.0)
+
+
+def samples_per_node(arrays, tree, x):
+    """Training samples reaching each node of one tree, routed through its thresholds."""
+    feature, threshold = arrays["feature"][tree], arrays["threshold"][tree]
+    left, right = arrays["left"][tree], arrays["right"][tree]
+    node, rows = np.zeros(len(x), int), np.arange(len(x))
+    counts = np.zeros(len(feature), int)
+    counts[0] = len(x)
+    while (feature[node] >= 0).any():
+        inner = feature[node] >= 0
+        f = np.maximum(feature[node], 0)
+        node = np.where(inner, np.where(x[rows, f] <= threshold[node], left[node], right[node]),
+                        node)
+        np.add.at(counts, node[inner], 1)
+    return counts
+
+
+def splits_moving_no_sample(arrays, tree, x):
+    internal = np.flatnonzero(arrays["feature"][tree] >= 0)
+    counts = samples_per_node(arrays, tree, x)
+    return int(np.sum(np.minimum(counts[arrays["left"][tree][internal]],
+                                 counts[arrays["right"][tree][internal]]) == 0))
+
+
+def test_fractional_weights_on_ten_classes_match_sklearn():
+    # Fractional weights round the right side's weight of a node's last occupied bin to a
+    # tiny positive number: such a split moves no sample, and growth must not take it.
+    x, y = load_digits(return_X_y=True)
+    xtr, ytr, xte, yte = x[:701], y[:701], x[701:], y[701:]
+    sw = np.random.default_rng(0).uniform(0.5, 1.5, len(ytr))
+    capped = DecisionTreeClassifier(max_depth=40, random_state=0).fit(xtr, ytr, sample_weight=sw)
+    assert splits_moving_no_sample(capped.tree_arrays_, 0, xtr) == 0
+    ours = DecisionTreeClassifier(random_state=0).fit(xtr, ytr, sample_weight=sw)
+    refs = [sk_tree.DecisionTreeClassifier(random_state=s).fit(xtr, ytr, sample_weight=sw)
+            for s in range(5)]
+    assert ours.score(xtr, ytr) == 1.0
+    assert splits_moving_no_sample(ours.tree_arrays_, 0, xtr) == 0
+    leaves = int(np.sum(ours.tree_arrays_["feature"][0] >= 0)) + 1  # a binary tree
+    ref_leaves = np.mean([r.get_n_leaves() for r in refs])
+    assert abs(leaves - ref_leaves) <= 0.15 * ref_leaves
+    ref_acc = np.mean([r.score(xte, yte) for r in refs])
+    assert abs(ours.score(xte, yte) - ref_acc) < 0.04
+
+
+def test_balanced_subsample_forest_on_ten_classes():
+    x, y = load_digits(return_X_y=True)
+    xtr, ytr, xte, yte = x[:701], y[:701], x[701:], y[701:]
+    ours = RandomForestClassifier(8, class_weight="balanced_subsample", random_state=0)
+    ours.fit(xtr, ytr)
+    assert all(splits_moving_no_sample(ours.tree_arrays_, t, xtr) == 0 for t in range(8))
+    ref = np.mean([sk_ensemble.RandomForestClassifier(
+        8, class_weight="balanced_subsample", random_state=s).fit(xtr, ytr).score(xte, yte)
+        for s in range(5)])
+    assert abs(ours.score(xte, yte) - ref) < 0.04
 
 
 def test_regressor_r2_close_to_sklearn():

@@ -106,6 +106,16 @@ def _allowed_sizes(lw, tw, counts, limits):
     return ok
 
 
+def _right_occupied(hist: jax.Array) -> jax.Array:
+    """Per (slot, node, bin) of hist (G, K, S1, B), whether a bin above it holds samples.
+    The right side's weight tw - lw rounds with fractional weights, so above a node's last
+    occupied bin it may be a tiny positive number: a split moving no sample would pass the
+    weight test, and its left child, the node again, would be queued without end."""
+    bins = jnp.arange(hist.shape[-1])
+    last = jnp.max(jnp.where((hist != 0).any(-2), bins, -1), axis=-1, keepdims=True)
+    return bins < last
+
+
 def _first_max(score: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Per node, the largest score of (slots G, nodes K, bins B) scores and its (slot, bin),
     the first in (slot, bin) order among equals (all -inf gives slot 0, bin 0).
@@ -168,9 +178,11 @@ def best_splits(xb, rows, feats, local, active, ids, vals, limits, *, criterion,
         hist = jnp.zeros(G * K_all * S1 * B, jnp.float32).at[index.ravel()].add(
             jnp.broadcast_to(vals, index.shape).ravel(), mode="drop").reshape(G, K_all, S1 * B)
         hist = summed_blocks(hist, 1) if blocks else across(hist, devices > 1)
-        left = _cumsum_bins(hist.reshape(G, K, S1, B))
+        hist = hist.reshape(G, K, S1, B)
+        left = _cumsum_bins(hist)
         total = left[..., -1:]
-        score = _scored(left, total, limits, criterion, counted)                 # (G, K, B)
+        score = jnp.where(_right_occupied(hist), _scored(left, total, limits, criterion,
+                                                         counted), -jnp.inf)     # (G, K, B)
         s, j, b = _first_max(score)
         better = s > best[0]
         chosen = left[j, jnp.arange(K), :, b]                                    # (K, S1)
@@ -349,7 +361,11 @@ def _compact_scores(hist, occupied, slot, node_of, g_index, totals, limits, *,
         gather = lambda a: jnp.take_along_axis(a.T[None], at_node[:, None, :], axis=2)
         left = _cumsum_bins(hist) - gather(before)                            # (G, S1, W)
         score = _scored(left, gather(node_sums), limits, criterion, counted)
-    return left, jnp.where(node_of < K, score, -jnp.inf)                      # (G, W)
+    # A node's last occupied slot sends all its samples left: never a split (its rounded
+    # right weight may be positive, see `_right_occupied`).
+    same_next = node_of == jnp.concatenate([node_of[:, 1:], jnp.full_like(node_of[:, :1], K)],
+                                           axis=1)
+    return left, jnp.where((node_of < K) & same_next, score, -jnp.inf)        # (G, W)
 
 
 def _segment_best(score, left, segment, bin_of, n_nodes: int):
