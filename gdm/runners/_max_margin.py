@@ -46,8 +46,8 @@ def dual_margin(svm, C: float) -> dict:
 
 
 def fit_seeds(kernel: str, name: str, config: ml_collections.ConfigDict) -> tuple[dict, dict]:
-    """Hard-margin (C large) SVMs of one kernel over the seeds, gdm's and libsvm's, and the
-    first seed's picture."""
+    """Hard-margin (C large) SVMs of one kernel, one per random seed's data set, gdm's and
+    libsvm's, and the picture of the first."""
     out, panel = {"dataset": name, "C": float(config.margin_C)}, None
     for s in range(int(config.seeds)):
         ds = data.load(name, seed=int(config.seed) + s, n_samples=int(config.margin_n_samples),

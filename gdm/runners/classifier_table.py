@@ -24,9 +24,10 @@ Measured (default config: digits, 1,438 training / 359 test examples, 64 feature
 the gdm programs' compilation, 1-20 s per forest size):
   (1) does not hold: at n=40 the RBF SVM (0.786 +- 0.031, gdm and sklearn alike) beats the
       forest (0.696 gdm, 0.706 sklearn) but not the MLP (0.809 gdm, 0.799 sklearn), a gap
-      inside the seed noise; the SVM leads every model from n=100 to 600 (0.937, 0.972,
-      0.986). LeNet-5 (--config.models=svm,forest,mlp,cnn,knn,logreg, 3 seeds) is below the
-      SVM (0.772) and the MLPs (0.793) at n=40 (0.729) and best at n=1,438 (0.992 +- 0.004).
+      within the spread over random seeds; the SVM leads every model from n=100 to 600
+      (0.937, 0.972, 0.986). LeNet-5 (--config.models=svm,forest,mlp,cnn,knn,logreg, 3 seeds)
+      is below the SVM (0.772) and the MLPs (0.793) at n=40 (0.729) and best at n=1,438
+      (0.992 +- 0.004).
   (2) holds by the growth rate only: over n = 250..1,438 the forest's fit time grows as
       n^0.52 (gdm) / n^0.19 (sklearn), the SVM's as n^1.00 / n^0.90, but the SVM is faster
       at every n (at 1,438: 0.058 s vs 0.365 s gdm, 0.027 s vs 0.356 s sklearn); the power

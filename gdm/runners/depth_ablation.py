@@ -9,11 +9,12 @@ one. The ResNets improve with depth (test error 8.75 / 7.51 / 7.17 / 6.97 / 6.43
 
 Here: gdm.nn.resnet.CifarResNet (`residual=True` / `False`) of every depth in config.depths on
 the 8x8 digits (one random train/test split per seed), trained by SGD with momentum, weight
-decay and a cosine learning rate for a fixed number of steps. All seeds of one (depth, form)
-train in one jit-compiled call, vmapped over networks (the seed is a traced key), so a depth
-compiles once for both forms' seed batches of the same shape. Training error is measured on
-the whole training split, test error on the held-out split, both with the batch-norm running
-averages. Seed s also draws split s, so error bars cover split and initialization.
+decay and a cosine learning rate for a fixed number of steps. The networks of every random
+seed of one (depth, form) train in one jit-compiled call, vmapped over networks with the
+random keys traced, so each (depth, form) compiles once whatever the seeds. Training error is
+measured on the whole training split, test error on the held-out split, both with the
+batch-norm running averages. Seed s also draws split s, so error bars cover split and
+initialization.
 
 Measured: see the "Measured" paragraph of experiments/depth_ablation.py, and results.json.
 """
@@ -121,10 +122,10 @@ def errors(model: CifarResNet, variables, x: jax.Array, y: jax.Array) -> jax.Arr
     return jax.vmap(one)(variables, x, y)
 
 
-def train_depth(depth: int, residual: bool, data: tuple[np.ndarray, ...],
+def train_depth(depth: int, residual: bool, data: tuple[jax.Array, ...],
                 config: ml_collections.ConfigDict) -> dict[str, np.ndarray]:
     """Train and test errors (seeds,) of the `depth`-layer network in one form, per seed."""
-    x_train, y_train, x_test, y_test = (jnp.asarray(a) for a in data)
+    x_train, y_train, x_test, y_test = data
     model = CifarResNet(depth=depth, num_outputs=10, width=int(config.width),
                         residual=residual)
     keys = jax.random.split(jax.random.key(int(config.seed)), int(config.seeds))
@@ -141,6 +142,7 @@ def curves(config: ml_collections.ConfigDict, depths: list[int],
     """Results: per form, train/test error mean and std over seeds at every depth."""
     out: dict[str, list] = {"depth": depths}
     per_seed = {}
+    data = tuple(jnp.asarray(a) for a in data)  # on the device once for every network
     for form in FORMS:
         runs = []
         for depth in depths:

@@ -20,7 +20,7 @@ draws per n, nested across n within a draw) and scored on one held-out test set:
 SVC: fixed C and gamma="scale" (gdm's SVC passes both to its compiled solver as values). HOG
 and LBP are computed once for all images (every n and draw reuses them); all LeNet-5s (one per
 (n, draw), one per feature seed) train in one jit-compiled call, vmapped over networks, with n
-and the seeds traced (training sets are index rows padded to the largest n).
+and the random keys traced (training sets are index rows padded to the largest n).
 
 On 8x8 digits the images are upsampled 2x (bilinear) to 16x16 before HOG and LBP: HOG with
 4x4-pixel cells and 2x2-cell blocks then has 4x4 cells (324 features); on the 8x8 images the
