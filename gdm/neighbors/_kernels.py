@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
-from gdm.utils.devices import AXIS
+from gdm.utils.devices import AXIS, on_devices
 
 MATMUL_METRICS = ("euclidean", "cosine")
 _ROWS = P(AXIS)  # training rows split over the devices
@@ -52,13 +52,6 @@ def _merge(dist, ind, k: int):
     return dist[:, :k], ind[:, :k]
 
 
-def _sharded(local, mesh: Mesh, in_specs, out_specs):
-    # check_vma=False: all_gather's results are equal on every device but typed as varying,
-    # so replicated (P()) outputs of a merge would otherwise be refused.
-    return jax.shard_map(local, mesh=mesh, in_specs=in_specs, out_specs=out_specs,
-                         check_vma=False)
-
-
 @functools.partial(jax.jit, static_argnames=("mesh", "metric", "n_candidates"))
 def float32_candidates(q64, train32, train_sq32, n_real, *, mesh: Mesh, metric: str,
                        n_candidates: int):
@@ -81,7 +74,7 @@ def float32_candidates(q64, train32, train_sq32, n_real, *, mesh: Mesh, metric: 
         neg_scores, cand = jax.lax.top_k(-scores, min(n_candidates, n_local))
         return -neg_scores, cand
 
-    return _sharded(local, mesh, (P(), _ROWS, _ROWS, P()), (_COLUMNS, _COLUMNS))(
+    return on_devices(local, mesh, (P(), _ROWS, _ROWS, P()), (_COLUMNS, _COLUMNS))(
         q64, train32, train_sq32, n_real)
 
 
@@ -128,7 +121,7 @@ def rerank_exact(q64, train64, cand, cand_scores, max_train_norm, n_real, *, mes
         dist, ind = _merge(dist[:, :k_local], ind[:, :k_local], k)
         return dist, ind, jax.lax.pmin(certified.astype(jnp.int32), AXIS) > 0
 
-    return _sharded(local, mesh, (P(), _ROWS, _COLUMNS, _COLUMNS, P(), P()), P())(
+    return on_devices(local, mesh, (P(), _ROWS, _COLUMNS, _COLUMNS, P(), P()), P())(
         q64, train64, cand, cand_scores, max_train_norm, n_real)
 
 
@@ -162,7 +155,7 @@ def exact_knn(q, train64, train_sq64, n_real, p, *, mesh: Mesh, metric: str, k: 
         neg, local_ind = jax.lax.top_k(-dist, min(k, n_local))
         return _merge(-neg, local_ind + offset, k)
 
-    return _sharded(local, mesh, (P(), _ROWS, _ROWS, P(), P()), P())(
+    return on_devices(local, mesh, (P(), _ROWS, _ROWS, P(), P()), P())(
         q, train64, train_sq64, n_real, p)
 
 

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from gdm.svm import _kernels, _solver
 from gdm.svm._solver import ROWS
 from gdm.utils.buckets import bucket_size, pad_to
-from gdm.utils.devices import AXIS, device_mesh, shard_rows
+from gdm.utils.devices import AXIS, device_mesh, on_devices, shard_rows
 from gdm.utils.validation import x64
 
 NO_LIMIT = 10_000_000  # libsvm's default cap on SMO steps when max_iter=-1
@@ -55,7 +55,7 @@ def _fit_kernel(X_rows, gamma, coef0, *, mesh: Mesh, n_cols: int, kind: str, deg
         diag = _kernels.kernel_diag(X_all, kind, gamma, coef0, degree)
         return K, jnp.pad(diag, (0, n_cols - n))
 
-    return _solver.sharded(local, mesh, (ROWS, P(), P()), (ROWS, P()))(X_rows, gamma, coef0)
+    return on_devices(local, mesh, (ROWS, P(), P()), (ROWS, P()))(X_rows, gamma, coef0)
 
 
 @partial(jax.jit, static_argnames=("mesh", "kind", "degree", "chunk"))
@@ -68,7 +68,7 @@ def _decision(X, SV, coef, rho, gamma, coef0, *, mesh: Mesh, kind: str, degree: 
             lambda xb: _kernels.kernel(xb, SV, kind, gamma, coef0, degree) @ coef - rho, X,
             chunk)
 
-    return _solver.sharded(local, mesh, (ROWS,) + (P(),) * 5, ROWS)(
+    return on_devices(local, mesh, (ROWS,) + (P(),) * 5, ROWS)(
         X, SV, coef, rho, gamma, coef0)
 
 

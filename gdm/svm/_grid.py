@@ -28,7 +28,7 @@ from gdm.svm._base import NO_LIMIT, pad_features
 from gdm.svm._classes import SVC, PairLayout, pair_layout
 from gdm.utils.buckets import pad_to
 from gdm.utils.compiler import on_accelerator
-from gdm.utils.devices import AXIS, shard_rows
+from gdm.utils.devices import AXIS, on_devices, shard_rows
 from gdm.utils.validation import x64
 
 
@@ -63,7 +63,7 @@ def _grid_scores(X_rows, gammas, C_values, coef0, y, p, c_unit, starts, slot, cl
         # so on CPU one point at a time (its folds x pairs vmapped) wastes least; on GPU more.
         return lax.map(per_point, (g.ravel(), c.ravel()), batch_size=grid_batch)
 
-    return _solver.sharded(local, mesh, (_solver.ROWS,) + (P(),) * 14)(
+    return on_devices(local, mesh, (_solver.ROWS,) + (P(),) * 14)(
         X_rows, gammas, C_values, coef0, y, p, c_unit, starts, slot, class_of_slot,
         fold_of_slot, first, second, tol, max_iter)
 

@@ -34,11 +34,10 @@ from jax import lax
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
-from gdm.utils.devices import AXIS
+from gdm.utils.devices import AXIS, on_devices
 
 TAU = 1e-12  # libsvm's floor for a non-positive curvature
 ROWS = P(AXIS)  # kernel rows / samples split over the devices
-REPLICATED = P()  # the same on every device
 
 
 class Problems(NamedTuple):
@@ -167,14 +166,6 @@ def _from_owner(mine, values):
     return lax.psum(jnp.where(mine, values, 0), AXIS)
 
 
-def sharded(local, mesh: Mesh, in_specs, out_specs=REPLICATED):
-    """`local` run on every device of the mesh (jax.shard_map over AXIS)."""
-    # check_vma=False: psum / all_gather results are equal on every device but typed as
-    # varying, so the replicated (P()) solution would otherwise be refused.
-    return jax.shard_map(local, mesh=mesh, in_specs=in_specs, out_specs=out_specs,
-                         check_vma=False)
-
-
 def gradient_columns(rows_times, dbeta, n_cols: int):
     """dbeta @ K for (P, n_rows) coefficient changes, from this device's kernel rows.
 
@@ -223,7 +214,7 @@ def solve(K: jax.Array, diag: jax.Array, prob: Problems, *, mesh: Mesh, L: int, 
         return solve_local(K, diag, prob, L=L, q=q, tol=tol, max_iter=max_iter,
                            inner_ratio=inner_ratio, max_inner=max_inner)
 
-    return sharded(local, mesh, (ROWS, P(), P(), P(), P(), P()))(
+    return on_devices(local, mesh, (ROWS, P(), P(), P(), P(), P()))(
         K, diag, prob, tol, max_iter, inner_ratio)
 
 
@@ -272,7 +263,7 @@ def solve_uncached(X_rows: jax.Array, gamma, coef0, diag: jax.Array, prob: Probl
                                  max_iter, inner_ratio, max_inner or 4 * q,
                                  jnp.zeros_like(prob.p), prob.p)
 
-    return sharded(local, mesh, (ROWS,) + (P(),) * 7)(
+    return on_devices(local, mesh, (ROWS,) + (P(),) * 7)(
         X_rows, gamma, coef0, diag, prob, tol, max_iter, inner_ratio)
 
 

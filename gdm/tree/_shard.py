@@ -24,7 +24,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.sharding import PartitionSpec as P
 
-from gdm.utils.devices import AXIS, device_mesh
+from gdm.utils.devices import AXIS, device_mesh, on_devices
 
 
 def across(x: jax.Array, sharded: bool, op: Callable = lax.psum) -> jax.Array:
@@ -64,9 +64,6 @@ def shard_samples(grow: Callable, n_devices: int, by_feature: bool) -> Callable:
     of samples: xb split along its sample axis (1 when `by_feature`), target along its only
     axis, weights (trees, samples) along the samples; the rest, and the trees grown, whole.
     """
-    # check_vma=False: the trees are computed from psum'd sums alike on every device, but
-    # typed as varying, so the replicated (P()) outputs would otherwise be refused.
     samples = P(None, AXIS) if by_feature else P(AXIS)
-    return jax.shard_map(grow, mesh=device_mesh(n_devices),
-                         in_specs=(samples, P(AXIS), P(None, AXIS), P(), P(), P()),
-                         out_specs=P(), check_vma=False)
+    return on_devices(grow, device_mesh(n_devices),
+                      (samples, P(AXIS), P(None, AXIS), P(), P(), P()))

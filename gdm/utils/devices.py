@@ -7,12 +7,14 @@ under `jax.shard_map` over `AXIS`; a mesh of one device runs the same code.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 AXIS = "devices"
+REPLICATED = PartitionSpec()  # the same on every device
 
 
 @functools.cache
@@ -57,3 +59,12 @@ def axis_sharding(mesh: Mesh, axis: int) -> NamedSharding:
 def shard_axis(x, mesh: Mesh, axis: int) -> jax.Array:
     """x on the mesh, axis `axis` split over the devices (its length must divide evenly)."""
     return jax.device_put(x, axis_sharding(mesh, axis))
+
+
+def on_devices(local: Callable, mesh: Mesh, in_specs, out_specs=REPLICATED) -> Callable:
+    """`local` run on every device of the mesh (jax.shard_map over AXIS); by default its
+    outputs are the same on every device (replicated)."""
+    # check_vma=False: psum / all_gather results are equal on every device but typed as
+    # varying, so replicated (P()) outputs would otherwise be refused.
+    return jax.shard_map(local, mesh=mesh, in_specs=in_specs, out_specs=out_specs,
+                         check_vma=False)
